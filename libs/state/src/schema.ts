@@ -124,10 +124,18 @@ export interface ProjectionCheckpointsTable {
   position: number;
 }
 
+/** Per broker source: when its newest event was received, to name the gap after a restart. */
+export interface SourceCheckpointsTable {
+  source: string;
+  last_received_at: number;
+  last_position: number;
+}
+
 export interface DB {
   events: EventsTable;
   rejected_messages: RejectedMessagesTable;
   tasks: TasksTable;
   workers: WorkersTable;
   projection_checkpoints: ProjectionCheckpointsTable;
+  source_checkpoints: SourceCheckpointsTable;
 }

@@ -1,0 +1,85 @@
+/**
+ * Collector entry point: `run` (default) consumes events; `migrate` applies migrations;
+ * `rebuild` replays the event log into fresh projections. Exit codes: 0 ok, 1 failure,
+ * 2 bad configuration.
+ */
+import { EventStore, migrateToLatest } from '../../libs/state/src';
+import { Collector } from './src/collector';
+import { ConfigError, helpText, loadConfig, parseCommandLine } from './src/config';
+import { createLogger } from './src/logger';
+import { rebuildProgressReporter } from './src/rebuild-progress';
+
+async function main(): Promise<number> {
+  let command: string;
+  let config;
+  try {
+    const parsed = parseCommandLine(process.argv.slice(2));
+    if (parsed.flags.help) {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    command = parsed.command;
+    config = loadConfig(process.env, parsed.flags);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n\nRun with --help for every setting.\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+
+  if (command === 'migrate') {
+    const store = await EventStore.open(config.databaseUrl, { migrate: false });
+    try {
+      const results = await migrateToLatest(store.database);
+      logger.info({ database: store.description, applied: results.map((r) => r.migrationName) }, results.length ? 'migrations applied' : 'database already up to date');
+    } finally {
+      await store.close();
+    }
+    return 0;
+  }
+
+  if (command === 'rebuild') {
+    const store = await EventStore.open(config.databaseUrl, {
+      sqliteSynchronous: config.sqliteSynchronous,
+      liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },
+    });
+    try {
+      const started = Date.now();
+      const { done } = await store.rebuildProjections(rebuildProgressReporter(logger));
+      logger.info({ database: store.description, events: done, seconds: (Date.now() - started) / 1000 }, 'projections rebuilt from the event log');
+    } finally {
+      await store.close();
+    }
+    return 0;
+  }
+
+  const collector = await Collector.open(config, logger);
+  await collector.start();
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'received signal');
+      const guard = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown took too long; exiting (unacknowledged messages will be redelivered)');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      guard.unref();
+      collector.stop().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'collector failed', error: error instanceof Error ? error.stack : String(error) })}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,193 @@
+/**
+ * The collector process: broker sources → ingest pipeline (append + project in one transaction,
+ * then ack) → event store; the liveness policy and gap recording as derived events; HTTP probes
+ * and metrics. `stop()` is the graceful shutdown: stop deliveries, commit and ack what arrived,
+ * close.
+ */
+import { DEFAULT_BACKOFF, type EventSource, type SourceStatusEvent } from '../../../libs/broker/src';
+import { EventStore, redactUrl } from '../../../libs/state/src';
+import type { AddressInfo } from 'node:net';
+import type { CollectorConfig } from './config';
+import { gapEvent } from './derived-events';
+import { createEventSources } from './event-sources';
+import { CollectorHttpServer, type ReadinessCheck } from './http-server';
+import { IngestPipeline } from './ingest-pipeline';
+import { LivenessPolicy } from './liveness-policy';
+import type { AppLogger } from './logger';
+import { CollectorMetrics } from './metrics';
+
+const BACKLOG_POLL_MS = 5_000;
+const WRITE_PROBE_TIMEOUT_MS = 2_000;
+
+export class Collector {
+  readonly metrics = new CollectorMetrics();
+  private readonly sources: EventSource[];
+  private readonly pipeline: IngestPipeline;
+  private readonly liveness: LivenessPolicy;
+  private readonly http: CollectorHttpServer;
+  private readonly backlogs = new Map<string, number | null>();
+  private backlogTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: CollectorConfig,
+    readonly store: EventStore,
+    private readonly logger: AppLogger,
+  ) {
+    this.sources = createEventSources(config, logger);
+    this.pipeline = new IngestPipeline(store, new Map(this.sources.map((s) => [s.name, s])), this.metrics, logger, {
+      maxEvents: config.batch.maxEvents,
+      maxDelayMs: config.batch.maxDelayMs,
+      retryBackoff: DEFAULT_BACKOFF,
+    });
+    this.liveness = new LivenessPolicy(
+      store,
+      {
+        sourceStatus: (name) => this.sources.find((s) => s.name === name)?.status(),
+        isBehind: () => this.isBehind(),
+        appendDerived: (events) => this.pipeline.appendDerived(events),
+      },
+      this.metrics,
+      logger,
+      config.liveness,
+    );
+    this.http = new CollectorHttpServer({ readiness: () => this.readiness(), metrics: () => this.renderMetrics() });
+  }
+
+  static async open(config: CollectorConfig, logger: AppLogger): Promise<Collector> {
+    const store = await EventStore.open(config.databaseUrl, {
+      sqliteSynchronous: config.sqliteSynchronous,
+      liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },
+    });
+    return new Collector(config, store, logger);
+  }
+
+  /** Starts consuming; resolves with the HTTP address once /healthz answers. */
+  async start(): Promise<AddressInfo> {
+    const address = await this.http.listen(this.config.httpHost, this.config.httpPort);
+    for (const source of this.sources) {
+      this.metrics.sourceConnected.set({ source: source.name, transport: source.transport }, 0);
+      source.start({ onDelivery: (d) => this.pipeline.push(d), onStatus: (e) => void this.onSourceStatus(e) });
+    }
+    this.liveness.start();
+    this.backlogTimer = setInterval(() => void this.pollBacklogs(), BACKLOG_POLL_MS);
+    this.logger.info(
+      {
+        database: this.store.description,
+        brokers: this.config.brokers.map((b) => ({ name: b.name, transport: b.transport, url: redactUrl(b.url) })),
+        http: `${address.address}:${address.port}`,
+      },
+      'collector started',
+    );
+    return address;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.logger.info({ pending: this.pipeline.pendingItems }, 'shutting down: stopping deliveries, committing what arrived');
+    if (this.backlogTimer) clearInterval(this.backlogTimer);
+    await this.liveness.stop();
+    await Promise.all(this.sources.map((s) => s.pause().catch(() => undefined)));
+    await this.pipeline.close();
+    await Promise.all(this.sources.map((s) => s.stop().catch(() => undefined)));
+    await this.http.close();
+    await this.store.close();
+    this.logger.info({}, 'collector stopped cleanly');
+  }
+
+  private async onSourceStatus(event: SourceStatusEvent): Promise<void> {
+    const source = this.sources.find((s) => s.name === event.source);
+    if (event.kind === 'connected' || event.kind === 'disconnected') {
+      this.metrics.sourceConnected.set({ source: event.source, transport: source?.transport ?? 'amqp' }, event.kind === 'connected' ? 1 : 0);
+      return;
+    }
+    // A Redis gap: name the interval in the log. At start-up the gap runs from the newest event
+    // this source ever stored; on a very first start there is nothing to miss.
+    try {
+      const from = event.from ?? (await this.store.sourceCheckpoint(event.source))?.last_received_at ?? null;
+      if (from === null) {
+        this.logger.info({ source: event.source }, 'first start on this Redis source: no gap to record');
+        return;
+      }
+      const reason = event.from === null ? 'collector-started' : 'resubscribed';
+      this.metrics.sourceGaps.inc({ source: event.source });
+      await this.pipeline.appendDerived([gapEvent(event.source, from, event.to, reason, Date.now() / 1000)]);
+      this.logger.warn(
+        { source: event.source, from, to: event.to, seconds: Math.round((event.to - from) * 1000) / 1000, reason },
+        'recorded an event gap: Redis pub/sub kept nothing while we were not listening; workers were asked for heartbeats',
+      );
+    } catch (error) {
+      this.logger.error({ err: error, source: event.source }, 'could not record the event gap');
+    }
+  }
+
+  private isBehind(): boolean {
+    const now = Date.now() / 1000;
+    for (const age of this.pipeline.pendingAgeBySource(now).values()) if (age > 1) return true;
+    for (const backlog of this.backlogs.values()) if (backlog !== null && backlog > this.config.batch.maxEvents) return true;
+    return false;
+  }
+
+  private async pollBacklogs(): Promise<void> {
+    await Promise.all(
+      this.sources.map(async (s) => {
+        const backlog = await s.backlog();
+        this.backlogs.set(s.name, backlog);
+        if (backlog !== null) this.metrics.brokerBacklog.set({ source: s.name }, backlog);
+      }),
+    );
+  }
+
+  async readiness(): Promise<ReadinessCheck[]> {
+    const checks: ReadinessCheck[] = [];
+    for (const s of this.sources) {
+      const st = s.status();
+      checks.push({
+        name: `source:${s.name}`,
+        ok: st.connected,
+        detail: st.connected
+          ? `${s.transport} connected since ${new Date(st.since * 1000).toISOString()}`
+          : `${s.transport} disconnected since ${new Date(st.since * 1000).toISOString()}: ${st.lastError ?? 'connecting'}`,
+      });
+    }
+    const probe = await withTimeout(this.store.probeWritable(), WRITE_PROBE_TIMEOUT_MS)
+      .then(() => null)
+      .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+    checks.push({ name: 'database', ok: probe === null, detail: probe === null ? `writable (${this.store.description})` : `not writable: ${probe}` });
+    const now = Date.now() / 1000;
+    const ages = this.pipeline.pendingAgeBySource(now);
+    const maxAge = Math.max(0, ...ages.values());
+    const backlog = Math.max(0, ...[...this.backlogs.values()].map((b) => b ?? 0));
+    const lagOk = maxAge <= this.config.ready.maxLagSeconds && backlog <= this.config.ready.maxBacklog;
+    checks.push({
+      name: 'lag',
+      ok: lagOk,
+      detail: `oldest uncommitted event ${maxAge.toFixed(1)} s (max ${this.config.ready.maxLagSeconds}), broker backlog ${backlog} messages (max ${this.config.ready.maxBacklog})`,
+    });
+    return checks;
+  }
+
+  private async renderMetrics(): Promise<{ contentType: string; body: string }> {
+    const ages = this.pipeline.pendingAgeBySource(Date.now() / 1000);
+    for (const s of this.sources) {
+      this.metrics.consumerLagSeconds.set({ source: s.name }, ages.get(s.name) ?? 0);
+      this.metrics.sourceConnected.set({ source: s.name, transport: s.transport }, s.status().connected ? 1 : 0);
+    }
+    this.metrics.databaseSizeBytes.set(await this.store.sizeBytes());
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * Batches decoded deliveries from every source, appends and projects each batch in ONE
+ * transaction, and only then acknowledges the deliveries to their brokers. A failed transaction is
+ * retried with backoff (nothing is acknowledged, nothing is dropped); a malformed message is stored
+ * aside as rejected and acknowledged like any other, so it never blocks the stream.
+ */
+import { backoffDelay, type BackoffOptions, type EventDelivery } from '../../../libs/broker/src';
+import { newEvent, type AppendResult, type EventStore, type NewEvent, type NewRejection } from '../../../libs/state/src';
+import type { AppLogger } from './logger';
+import type { CollectorMetrics } from './metrics';
+
+export interface Acknowledger {
+  acknowledge(deliveries: readonly EventDelivery[]): void;
+}
+
+export interface PipelineOptions {
+  /** Events (and rejections) per transaction at most. */
+  maxEvents: number;
+  /** Longest wait before a partial batch is committed. */
+  maxDelayMs: number;
+  retryBackoff: BackoffOptions;
+}
+
+interface DerivedRequest {
+  events: NewEvent[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export class IngestPipeline {
+  private queue: EventDelivery[] = [];
+  private queuedItems = 0;
+  private derived: DerivedRequest[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private draining: Promise<void> | null = null;
+  private stopped = false;
+  private lastCommitAt = 0;
+  private lastCommitError: string | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly ackers: ReadonlyMap<string, Acknowledger>,
+    private readonly metrics: CollectorMetrics,
+    private readonly logger: AppLogger,
+    private readonly options: PipelineOptions,
+  ) {}
+
+  push(delivery: EventDelivery): void {
+    this.queue.push(delivery);
+    this.queuedItems += Math.max(1, delivery.result.events.length + delivery.result.rejected.length);
+    if (this.queuedItems >= this.options.maxEvents) this.kick();
+    else this.schedule();
+  }
+
+  /** Appends events the collector derives itself (gaps, liveness), in the same serial order. */
+  appendDerived(events: NewEvent[]): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.derived.push({ events, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Seconds since the oldest delivery still waiting for its commit arrived, by source. */
+  pendingAgeBySource(now: number): Map<string, number> {
+    const ages = new Map<string, number>();
+    for (const d of this.queue) if (!ages.has(d.source)) ages.set(d.source, now - d.receivedAt);
+    return ages;
+  }
+
+  get pendingItems(): number {
+    return this.queuedItems;
+  }
+
+  get lastCommit(): { at: number; error: string | null } {
+    return { at: this.lastCommitAt, error: this.lastCommitError };
+  }
+
+  /** Commits everything received so far, then refuses nothing but commits nothing more on its own. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.derived.length > 0 || this.draining) {
+      this.kick();
+      await this.draining;
+    }
+  }
+
+  /** Flushes, then stops retrying failed commits (for shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.draining) return;
+    this.timer = setTimeout(() => this.kick(), this.options.maxDelayMs);
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0 || this.derived.length > 0) this.schedule();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.derived.length > 0) {
+      const deliveries = this.takeBatch();
+      const derived = this.derived;
+      this.derived = [];
+      const { events, rejected } = toRecords(deliveries);
+      for (const request of derived) events.push(...request.events);
+      this.metrics.pendingEvents.set(this.queuedItems + events.length + rejected.length);
+
+      let result: AppendResult;
+      try {
+        result = await this.commitWithRetry(events, rejected);
+      } catch (error) {
+        // Only during shutdown: leave the deliveries unacknowledged (the broker redelivers them).
+        for (const request of derived) request.reject(error);
+        return;
+      }
+      this.acknowledge(deliveries);
+      this.record(events, result, rejected);
+      for (const request of derived) request.resolve(result);
+    }
+    this.metrics.pendingEvents.set(this.queuedItems);
+  }
+
+  private takeBatch(): EventDelivery[] {
+    let items = 0;
+    let count = 0;
+    while (count < this.queue.length && (count === 0 || items < this.options.maxEvents)) {
+      const d = this.queue[count]!;
+      items += Math.max(1, d.result.events.length + d.result.rejected.length);
+      count += 1;
+    }
+    const batch = this.queue.splice(0, count);
+    this.queuedItems -= items;
+    return batch;
+  }
+
+  private async commitWithRetry(events: NewEvent[], rejected: NewRejection[]): Promise<AppendResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const started = process.hrtime.bigint();
+      try {
+        const result = await this.store.append({ events, rejected });
+        this.metrics.batchCommitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.lastCommitAt = Date.now() / 1000;
+        this.lastCommitError = null;
+        return result;
+      } catch (error) {
+        this.metrics.commitFailures.inc();
+        this.lastCommitError = error instanceof Error ? error.message : String(error);
+        const retryInMs = backoffDelay(attempt, this.options.retryBackoff);
+        this.logger.error(
+          { err: error, database: this.store.description, events: events.length, rejected: rejected.length, attempt, retryInMs },
+          'committing a batch failed; nothing was acknowledged, retrying (check that the database is reachable and writable)',
+        );
+        if (this.stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
+  }
+
+  private acknowledge(deliveries: readonly EventDelivery[]): void {
+    const bySource = new Map<string, EventDelivery[]>();
+    for (const d of deliveries) {
+      let list = bySource.get(d.source);
+      if (!list) bySource.set(d.source, (list = []));
+      list.push(d);
+    }
+    for (const [source, list] of bySource) this.ackers.get(source)?.acknowledge(list);
+  }
+
+  private record(events: readonly NewEvent[], result: AppendResult, rejected: readonly NewRejection[]): void {
+    const now = Date.now() / 1000;
+    const stored = new Map<string, { source: string; type: string; n: number }>();
+    const newest = new Map<string, number>();
+    for (const e of result.stored) {
+      const key = `${e.source}\u0000${e.type}`;
+      const entry = stored.get(key);
+      if (entry) entry.n += 1;
+      else stored.set(key, { source: e.source, type: e.type, n: 1 });
+      if (e.timestamp > (newest.get(e.source) ?? 0)) newest.set(e.source, e.timestamp);
+    }
+    for (const { source, type, n } of stored.values()) this.metrics.eventsStored.inc({ source, type }, n);
+    for (const [source, ts] of newest) this.metrics.eventDelaySeconds.set({ source }, Math.max(0, now - ts));
+    if (result.duplicates > 0) {
+      const storedKeys = new Set(result.stored.map((e) => e.dedup_key));
+      const bySource = new Map<string, number>();
+      for (const e of events) if (!storedKeys.has(e.dedup_key)) bySource.set(e.source, (bySource.get(e.source) ?? 0) + 1);
+      for (const [source, n] of bySource) this.metrics.eventsDuplicate.inc({ source }, n);
+    }
+    for (const r of rejected) this.metrics.rejected.inc({ source: r.source, reason: r.reason });
+    this.metrics.batchEvents.observe(result.stored.length + rejected.length);
+  }
+}
+
+/** Turns deliveries into log records (dedup keys computed once here). */
+function toRecords(deliveries: readonly EventDelivery[]): { events: NewEvent[]; rejected: NewRejection[] } {
+  const events: NewEvent[] = [];
+  const rejected: NewRejection[] = [];
+  for (const d of deliveries) {
+    for (const e of d.result.events) events.push(newEvent(d.source, d.receivedAt, e));
+    for (const r of d.result.rejected) {
+      rejected.push({
+        source: d.source,
+        reason: r.reason,
+        detail: r.detail,
+        routing_key: r.routingKey,
+        content_type: r.contentType,
+        raw: r.raw,
+        raw_size: r.rawSize,
+        received_at: d.receivedAt,
+      });
+    }
+  }
+  return { events, rejected };
+}

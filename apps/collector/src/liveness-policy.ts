@@ -1,0 +1,78 @@
+/**
+ * Declares workers offline when their signs of life stop: every `checkIntervalMs`, online workers
+ * whose heartbeat expiry (collector clock) has passed get a derived `worker-offline` event
+ * (reason `heartbeat-timeout`). It only judges a worker when the collector can see it: its broker
+ * source is connected and has been for a whole expiry window, and no backlog is waiting to be
+ * committed — so a restart or a reconnect never declares live workers dead.
+ */
+import type { EventStore } from '../../../libs/state/src';
+import type { SourceStatus } from '../../../libs/broker/src';
+import { heartbeatTimeoutEvent } from './derived-events';
+import type { AppLogger } from './logger';
+import type { CollectorMetrics } from './metrics';
+
+export interface LivenessView {
+  sourceStatus(name: string): SourceStatus | undefined;
+  /** True while received events wait for their commit, or the broker holds a backlog for us. */
+  isBehind(): boolean;
+  appendDerived: (events: ReturnType<typeof heartbeatTimeoutEvent>[]) => Promise<unknown>;
+}
+
+export interface LivenessPolicyOptions {
+  expiryFactor: number;
+  defaultFreq: number;
+  checkIntervalMs: number;
+}
+
+export class LivenessPolicy {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly view: LivenessView,
+    private readonly metrics: CollectorMetrics,
+    private readonly logger: AppLogger,
+    private readonly options: LivenessPolicyOptions,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.check().then(() => undefined).finally(() => (this.running = null));
+    }, this.options.checkIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass; returns the hostnames declared offline. */
+  async check(now = Date.now() / 1000): Promise<string[]> {
+    if (this.view.isBehind()) return [];
+    try {
+      const expired = await this.store.expiredWorkers(now);
+      const judged = expired.filter((w) => {
+        const status = w.source ? this.view.sourceStatus(w.source) : undefined;
+        if (!status || !status.connected) return false;
+        const window = (w.freq ?? this.options.defaultFreq) * this.options.expiryFactor;
+        return now - status.since >= window;
+      });
+      if (judged.length === 0) return [];
+      const events = judged.map((w) => heartbeatTimeoutEvent(w, this.options.expiryFactor, this.options.defaultFreq, now));
+      await this.view.appendDerived(events);
+      this.metrics.workersDeclaredOffline.inc(judged.length);
+      for (const w of judged) {
+        this.logger.info(
+          { worker: w.hostname, source: w.source, lastSeenAt: w.last_seen_at, freq: w.freq, expiredAt: w.heartbeat_expires_at },
+          'worker declared offline: heartbeats stopped',
+        );
+      }
+      return judged.map((w) => w.hostname);
+    } catch (error) {
+      this.logger.error({ err: error }, 'liveness check failed; will retry at the next interval');
+      return [];
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * One event message body (already out of its transport envelope) → events and rejections.
+ * A body is one event (a JSON object) or a `task.multi` batch (a JSON array of event objects,
+ * possibly empty); each element of a batch stands or falls on its own.
+ */
+import type { CeleryEvent, DecodeOptions, DecodeResult, RejectedMessage } from '../celery-event';
+import { unsupportedContentReason } from './content-type';
+import { safeJson, truncate } from './describe-value';
+import { validateParsedEvent, kindOf, type EventValidation } from './event-validation';
+import { rejectBytes, rejectText, type RejectionContext } from './rejection';
+
+export interface EventBodyMeta {
+  contentType: string | null;
+  contentEncoding: string | null;
+  routingKey: string | null;
+  /** The message declared a compressed body (a `compression` header). */
+  compressed: boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Longest JSON parser message kept in a `not-json` detail. */
+const MAX_PARSER_MESSAGE_CHARS = 200;
+
+/**
+ * Checks, in order: compression, content type, content encoding, size, UTF-8, JSON, then each
+ * event. Never throws; never parses anything but JSON (pickle & co. are refused by label).
+ */
+export function decodeEventBody(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): DecodeResult {
+  const ctx: RejectionContext = { routingKey: meta.routingKey, contentType: meta.contentType };
+
+  if (meta.compressed) {
+    const detail = 'body is compressed (a compression header); events are never compressed';
+    return rejectWhole(rejectBytes('compressed', detail, ctx, body, opts.maxRawBytes));
+  }
+  const unsupported = unsupportedContentReason(meta.contentType, meta.contentEncoding);
+  if (unsupported !== null) {
+    return rejectWhole(rejectBytes('unsupported-content-type', unsupported, ctx, body, opts.maxRawBytes));
+  }
+  if (body.length > opts.maxBodyBytes) {
+    return rejectWhole(
+      rejectBytes('too-large', `body is ${body.length} bytes, over the limit of ${opts.maxBodyBytes}`, ctx, body, opts.maxRawBytes),
+    );
+  }
+
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (err) {
+    return rejectWhole(rejectBytes('not-utf8', `body is not valid UTF-8: ${errorMessage(err)}`, ctx, body, opts.maxRawBytes));
+  }
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const message = truncate(errorMessage(err), MAX_PARSER_MESSAGE_CHARS);
+    return rejectWhole(rejectBytes('not-json', `body is not valid JSON: ${message}`, ctx, body, opts.maxRawBytes));
+  }
+
+  // A `__type__` key can only come from a literal `__type__` or from \u escapes in the text:
+  // when neither occurs, the kombu walk is skipped (two native substring scans per message).
+  const revive = text.indexOf('__type__') !== -1 || text.indexOf('\\u') !== -1;
+
+  if (Array.isArray(parsed)) return decodeBatch(parsed, ctx, opts, revive);
+
+  const result = validateParsedEvent(parsed, opts, revive);
+  if (result.ok) return { events: [result.event], rejected: [] };
+  const detail = typeof parsed === 'object' && parsed !== null ? result.detail : `body is ${kindOf(parsed)}, not a JSON object or array`;
+  return rejectWhole(rejectBytes(result.reason, detail, ctx, body, opts.maxRawBytes));
+}
+
+function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOptions, revive: boolean): DecodeResult {
+  const events: CeleryEvent[] = [];
+  const rejected: RejectedMessage[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const result: EventValidation = validateParsedEvent(item, opts, revive);
+    if (result.ok) {
+      events.push(result.event);
+    } else {
+      const detail = `element ${i} of ${items.length}: ${result.detail}`;
+      rejected.push(rejectText(result.reason, detail, ctx, safeJson(item) ?? '', opts.maxRawBytes));
+    }
+  }
+  return { events, rejected };
+}
+
+function rejectWhole(rejection: RejectedMessage): DecodeResult {
+  return { events: [], rejected: [rejection] };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,194 @@
+/**
+ * Turns one parsed JSON value into a CeleryEvent, or says precisely why it cannot be one.
+ * Field rules follow Celery's own senders (`celery/worker/heartbeat.py`, `celery/app/task.py`,
+ * `celery/worker/request.py`): see the wire-protocol reference, section 2.
+ */
+import type { CeleryEvent, DecodeOptions, RejectionReason } from '../celery-event';
+import { describeValue } from './describe-value';
+import { reviveKombuTypes } from './kombu-json';
+
+export type EventValidation =
+  | { ok: true; event: CeleryEvent }
+  | { ok: false; reason: RejectionReason; detail: string };
+
+/** The part of DecodeOptions that validation uses. */
+export type TimestampBounds = Pick<DecodeOptions, 'now' | 'maxFutureSkewSeconds' | 'minTimestamp'>;
+
+const enum Kind {
+  NonNegativeInteger,
+  Integer,
+  FiniteNumber,
+  FiniteNumberArray,
+  Text,
+  Bool,
+  Signum,
+}
+
+const EXPECTED: readonly string[] = [
+  'a non-negative integer',
+  'an integer',
+  'a finite number',
+  'an array of finite numbers',
+  'a string',
+  'a boolean',
+  'an integer, a string or null',
+];
+
+/** Known optional fields. `type`, `hostname` and `timestamp` are checked before these. */
+const FIELD_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
+  ['clock', Kind.NonNegativeInteger],
+  ['pid', Kind.Integer],
+  ['active', Kind.Integer],
+  ['processed', Kind.Integer],
+  ['retries', Kind.Integer],
+  ['freq', Kind.FiniteNumber],
+  ['runtime', Kind.FiniteNumber],
+  ['utcoffset', Kind.FiniteNumber],
+  ['loadavg', Kind.FiniteNumberArray],
+  ['uuid', Kind.Text],
+  ['name', Kind.Text],
+  ['args', Kind.Text],
+  ['kwargs', Kind.Text],
+  ['result', Kind.Text],
+  ['exception', Kind.Text],
+  ['traceback', Kind.Text],
+  ['eta', Kind.Text],
+  ['expires', Kind.Text],
+  ['root_id', Kind.Text],
+  ['parent_id', Kind.Text],
+  ['queue', Kind.Text],
+  ['exchange', Kind.Text],
+  ['routing_key', Kind.Text],
+  ['sw_ident', Kind.Text],
+  ['sw_ver', Kind.Text],
+  ['sw_sys', Kind.Text],
+  ['terminated', Kind.Bool],
+  ['expired', Kind.Bool],
+  ['requeue', Kind.Bool],
+  ['signum', Kind.Signum],
+]);
+
+/**
+ * Validates one event object. `fields` of the result is `reviveKombuTypes(obj)`: the input
+ * object itself when it held no kombu `__type__` values (it is not copied, and not modified).
+ */
+export function validateEvent(obj: unknown, opts: TimestampBounds): EventValidation {
+  return validateParsedEvent(obj, opts, true);
+}
+
+/**
+ * {@link validateEvent} for callers that already know whether kombu types can be present
+ * (`revive = false` skips the walk when the JSON text cannot contain a `__type__` key).
+ */
+export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive: boolean): EventValidation {
+  const value = revive ? reviveKombuTypes(obj) : obj;
+  if (!isPlainObject(value)) {
+    return fail('not-an-object', `expected a JSON object, got ${kindOf(value)}`);
+  }
+  const fields = value;
+
+  const type = fields.type;
+  if (typeof type !== 'string') return requiredStringFailure('type', type);
+  if (type.length === 0) return fail('missing-field', 'field "type" is empty');
+
+  const hostname = fields.hostname;
+  if (typeof hostname !== 'string') return requiredStringFailure('hostname', hostname);
+  if (hostname.length === 0) return fail('missing-field', 'field "hostname" is empty');
+
+  const timestamp = fields.timestamp;
+  if (typeof timestamp !== 'number') {
+    if (timestamp === undefined || timestamp === null) return fail('missing-field', 'missing field "timestamp"');
+    return fail('wrong-field-type', `field "timestamp" must be a number, got ${describeValue(timestamp)}`);
+  }
+  const latest = opts.now + opts.maxFutureSkewSeconds;
+  if (!(timestamp >= opts.minTimestamp && timestamp <= latest)) {
+    // Also catches NaN (every comparison is false) and ±Infinity (1e400 parses as Infinity).
+    const why = Number.isFinite(timestamp) ? 'is out of range' : 'must be a finite number';
+    return fail(
+      'bad-timestamp',
+      `field "timestamp" ${why}: got ${describeValue(timestamp)}, allowed ${opts.minTimestamp} to ${latest} (epoch seconds)`,
+    );
+  }
+
+  const uuid = fields.uuid;
+  if (type.startsWith('task-')) {
+    if (typeof uuid !== 'string') return requiredStringFailure('uuid', uuid, ` (required for ${type})`);
+    if (uuid.length === 0) return fail('missing-field', `field "uuid" is empty (required for ${type})`);
+  }
+
+  for (const key in fields) {
+    const kind = FIELD_KINDS.get(key);
+    if (kind === undefined) continue;
+    const v = fields[key];
+    if (v === null || v === undefined || hasKind(v, kind)) continue;
+    return fail('wrong-field-type', `field "${key}" must be ${EXPECTED[kind]}, got ${describeValue(v)}`);
+  }
+
+  const clock = fields.clock;
+  return {
+    ok: true,
+    event: {
+      type,
+      hostname,
+      timestamp,
+      clock: typeof clock === 'number' ? clock : null,
+      uuid: typeof uuid === 'string' ? uuid : null,
+      fields,
+    },
+  };
+}
+
+function hasKind(v: unknown, kind: Kind): boolean {
+  switch (kind) {
+    case Kind.NonNegativeInteger:
+      return Number.isInteger(v) && (v as number) >= 0;
+    case Kind.Integer:
+      return Number.isInteger(v);
+    case Kind.FiniteNumber:
+      return Number.isFinite(v);
+    case Kind.FiniteNumberArray:
+      if (!Array.isArray(v)) return false;
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+      return true;
+    case Kind.Text:
+      return typeof v === 'string';
+    case Kind.Bool:
+      return typeof v === 'boolean';
+    case Kind.Signum:
+      return typeof v === 'string' || Number.isInteger(v);
+  }
+}
+
+function requiredStringFailure(field: string, value: unknown, suffix = ''): EventValidation {
+  if (value === undefined || value === null) return fail('missing-field', `missing field "${field}"${suffix}`);
+  return fail('wrong-field-type', `field "${field}" must be a non-empty string, got ${describeValue(value)}${suffix}`);
+}
+
+function fail(reason: RejectionReason, detail: string): EventValidation {
+  return { ok: false, reason, detail };
+}
+
+/** A JSON object: not null, not an array, and a plain (or null-prototype) object. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** `an array`, `a string ("x")`, `a number (5)`, `null` … for not-an-object details. */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array (${describeValue(value)})`;
+  switch (typeof value) {
+    case 'string':
+      return `a string (${describeValue(value)})`;
+    case 'number':
+      return `a number (${describeValue(value)})`;
+    case 'boolean':
+      return `a boolean (${describeValue(value)})`;
+    case 'object':
+      return `a non-plain object (${Object.prototype.toString.call(value)})`;
+    default:
+      return typeof value;
+  }
+}

@@ -1,0 +1,10 @@
+export * from './celery-event';
+export * from './event-source';
+export * from './logger';
+export * from './backoff';
+export * from './decode';
+export { AmqpEventSource, DEFAULT_EVENT_QUEUE, CELERY_EVENT_EXCHANGE, type AmqpEventSourceOptions } from './amqp/amqp-event-source';
+export { parseAmqpUrl, AmqpUrlError } from './amqp/amqp-url';
+export { RedisEventSource, type RedisEventSourceOptions } from './redis/redis-event-source';
+export { redisDbFromUrl, RedisUrlError, fanoutChannel, eventSubscription, type KombuRedisOptions } from './redis/redis-channels';
+export { kombuEnvelope } from './redis/kombu-envelope';

@@ -1,0 +1,186 @@
+/**
+ * Listens to Celery events on Redis pub/sub (PSUBSCRIBE /{db}.celeryev/*, honouring kombu's
+ * global_keyprefix / fanout_prefix / fanout_patterns). Pub/sub keeps nothing while nobody
+ * listens: every (re)subscription reports a gap naming the interval and broadcasts `heartbeat`
+ * so workers announce themselves at once. Reconnects with capped, jittered backoff.
+ */
+import Redis from 'ioredis';
+import type { DecodeOptions } from '../celery-event';
+import { decodeRedisMessage } from '../decode';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff';
+import { errorMessage, nowSeconds, type EventDelivery, type EventSource, type SourceHandlers, type SourceStatus } from '../event-source';
+import type { Logger } from '../logger';
+import { heartbeatBroadcast, PIDBOX_EXCHANGE } from '../control/heartbeat-broadcast';
+import { kombuEnvelope } from './kombu-envelope';
+import { eventSubscription, fanoutChannel, redisDbFromUrl, type KombuRedisOptions } from './redis-channels';
+
+export interface RedisEventSourceOptions {
+  name: string;
+  url: string;
+  globalKeyprefix?: string;
+  fanoutPrefix?: boolean | string;
+  fanoutPatterns?: boolean;
+  decode: Omit<DecodeOptions, 'now'>;
+  backoff?: BackoffOptions;
+  /** Broadcast `heartbeat` after each (re)subscription (default true). */
+  wakeWorkers?: boolean;
+  logger: Logger;
+}
+
+export class RedisEventSource implements EventSource {
+  readonly transport = 'redis' as const;
+  readonly name: string;
+  private readonly kombu: KombuRedisOptions;
+  private subscriber: Redis | null = null;
+  private publisher: Redis | null = null;
+  private handlers: SourceHandlers | null = null;
+  private disconnectedAt: number | null = null;
+  private everSubscribed = false;
+  private paused = false;
+  private stopping = false;
+  private state: SourceStatus = { connected: false, since: nowSeconds(), lastError: null, reconnectAttempts: 0 };
+
+  constructor(private readonly options: RedisEventSourceOptions) {
+    this.name = options.name;
+    this.kombu = {
+      db: redisDbFromUrl(options.url),
+      globalKeyprefix: options.globalKeyprefix ?? '',
+      fanoutPrefix: options.fanoutPrefix ?? true,
+      fanoutPatterns: options.fanoutPatterns ?? true,
+    };
+  }
+
+  get subscription(): { mode: 'pattern' | 'channel'; name: string } {
+    return eventSubscription(this.kombu);
+  }
+
+  start(handlers: SourceHandlers): void {
+    this.handlers = handlers;
+    const backoff = this.options.backoff ?? DEFAULT_BACKOFF;
+    const subscriber = new Redis(this.options.url, {
+      lazyConnect: true,
+      autoResubscribe: false, // we resubscribe ourselves, to know when listening resumed
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      connectionName: `celery-monitor:${this.name}`,
+      retryStrategy: (attempt) => {
+        if (this.stopping) return null;
+        const delayMs = backoffDelay(attempt, backoff);
+        this.state.reconnectAttempts += 1;
+        this.options.logger.warn(
+          { source: this.name, transport: 'redis', attempt, retryInMs: delayMs, error: this.state.lastError },
+          'Redis connection attempt failed; retrying',
+        );
+        return delayMs;
+      },
+    });
+    this.subscriber = subscriber;
+    subscriber.on('error', (error: unknown) => {
+      this.state.lastError = errorMessage(error);
+    });
+    subscriber.on('close', () => this.onClose());
+    subscriber.on('ready', () => void this.onReady(subscriber));
+    subscriber.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    subscriber.connect().catch((error: unknown) => {
+      // retryStrategy keeps trying; this only reports the first failure.
+      this.state.lastError = errorMessage(error);
+    });
+  }
+
+  status(): SourceStatus {
+    return { ...this.state };
+  }
+
+  acknowledge(_deliveries: readonly EventDelivery[]): void {
+    // Pub/sub has no acknowledgements.
+  }
+
+  async backlog(): Promise<number | null> {
+    return null;
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+    const sub = this.subscriber;
+    if (sub && sub.status === 'ready') {
+      const { mode, name } = this.subscription;
+      await (mode === 'pattern' ? sub.punsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.pause();
+    const clients = [this.subscriber, this.publisher];
+    this.subscriber = null;
+    this.publisher = null;
+    await Promise.all(clients.map((c) => (c ? c.quit().catch(() => c.disconnect()) : undefined)));
+    this.setConnected(false);
+  }
+
+  /** Publishes the `heartbeat` broadcast on this Redis (celery.pidbox fanout). */
+  async wakeWorkers(): Promise<void> {
+    if (!this.publisher) {
+      this.publisher = new Redis(this.options.url, {
+        maxRetriesPerRequest: 1,
+        connectionName: `celery-monitor:${this.name}:control`,
+        retryStrategy: (attempt) => (this.stopping ? null : backoffDelay(attempt, this.options.backoff ?? DEFAULT_BACKOFF)),
+      });
+      this.publisher.on('error', () => undefined);
+    }
+    const { body, headers } = heartbeatBroadcast(nowSeconds());
+    const channel = fanoutChannel(this.kombu, PIDBOX_EXCHANGE, '');
+    await this.publisher.publish(channel, kombuEnvelope(body, PIDBOX_EXCHANGE, '', headers));
+  }
+
+  private async onReady(subscriber: Redis): Promise<void> {
+    if (this.paused || this.stopping) return;
+    const { mode, name } = this.subscription;
+    try {
+      await (mode === 'pattern' ? subscriber.psubscribe(name) : subscriber.subscribe(name));
+    } catch (error) {
+      this.state.lastError = errorMessage(error);
+      this.options.logger.error({ source: this.name, error: this.state.lastError }, 'Redis subscribe failed; reconnecting');
+      subscriber.disconnect(true);
+      return;
+    }
+    const to = nowSeconds();
+    const from = this.everSubscribed ? this.disconnectedAt : null;
+    this.everSubscribed = true;
+    this.disconnectedAt = null;
+    this.setConnected(true);
+    this.options.logger.info({ source: this.name, transport: 'redis', [mode]: name }, 'listening for Celery events on Redis');
+    this.handlers?.onStatus({ kind: 'connected', source: this.name, at: to, attempt: this.state.reconnectAttempts + 1 });
+    this.handlers?.onStatus({ kind: 'gap', source: this.name, from, to });
+    if (this.options.wakeWorkers !== false) {
+      this.wakeWorkers().catch((error: unknown) =>
+        this.options.logger.warn({ source: this.name, error: errorMessage(error) }, 'heartbeat broadcast failed; worker liveness recovers at their next heartbeat'),
+      );
+    }
+  }
+
+  private onClose(): void {
+    if (this.state.connected) {
+      this.disconnectedAt = nowSeconds();
+      this.setConnected(false);
+      if (!this.stopping) {
+        const error = this.state.lastError ?? 'connection closed';
+        this.options.logger.warn({ source: this.name, transport: 'redis', error }, 'lost Redis connection; events published until we resubscribe are lost (a gap event will name the interval)');
+        this.handlers?.onStatus({ kind: 'disconnected', source: this.name, at: this.disconnectedAt, error });
+      }
+    }
+  }
+
+  private onMessage(channel: Buffer, message: Buffer): void {
+    const receivedAt = nowSeconds();
+    const result = decodeRedisMessage(message, channel.toString('utf8'), { ...this.options.decode, now: receivedAt });
+    this.handlers?.onDelivery({ source: this.name, receivedAt, result, token: null });
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.state.connected !== connected) this.state.since = nowSeconds();
+    this.state.connected = connected;
+    if (connected) this.state.lastError = null;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Opens the one Kysely handle the state layer works through, on SQLite (better-sqlite3, WAL) or
+ * Postgres (pg). Everything dialect-specific about connecting lives here.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import * as pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DB } from './schema';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly dialect: DialectName;
+  /** Where the data lives, with any password removed: safe to log. */
+  readonly description: string;
+  /** The raw better-sqlite3 handle (SQLite only): used by the SQLite fast paths of repositories. */
+  readonly sqlite: BetterSqlite3.Database | null;
+  /** Postgres schema named in the URL (created by the migrator), or null for the default. */
+  readonly pgSchema: string | null;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** SQLite `synchronous` pragma. FULL (default) survives power loss; NORMAL survives process crashes. */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** Postgres pool size (default 4). */
+  poolSize?: number;
+}
+
+export class DatabaseUrlError extends Error {}
+
+/**
+ * Accepted URLs: `sqlite:relative/or/absolute/path.db`, `sqlite:///abs/path.db`, `sqlite::memory:`,
+ * `postgres://user@host:5432/db` (or `postgresql://`), optionally with `?schema=name` to use a
+ * Postgres schema other than `public` (created if missing).
+ */
+export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Database {
+  if (url.startsWith('sqlite:')) return openSqlite(url, options);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options);
+  throw new DatabaseUrlError(
+    `unsupported database URL "${redactUrl(url)}": use sqlite:<path> (e.g. sqlite:data/celery-monitor.db) or postgres://user@host:5432/db`,
+  );
+}
+
+function sqlitePath(url: string): string {
+  let path = url.slice('sqlite:'.length);
+  if (path.startsWith('//')) path = path.slice(2);
+  if (path === '') throw new DatabaseUrlError(`database URL "${url}" names no file: use sqlite:data/celery-monitor.db`);
+  return path;
+}
+
+function openSqlite(url: string, options: OpenDatabaseOptions): Database {
+  const path = sqlitePath(url);
+  const inMemory = path === ':memory:';
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `sqlite:${inMemory ? path : resolve(path)}`,
+    sqlite,
+    pgSchema: null,
+    close: () => db.destroy(),
+  };
+}
+
+const INT8_OID = 20;
+
+function openPostgres(url: string, options: OpenDatabaseOptions): Database {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new DatabaseUrlError(`schema "${schema}" in the database URL must match [a-z_][a-z0-9_]*`);
+  }
+  const types = {
+    // bigint columns (positions, counters) fit in a double; return numbers, not strings.
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
+  };
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: options.poolSize ?? 4,
+    types: types as pg.CustomTypesConfig,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, close: () => db.destroy() };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}

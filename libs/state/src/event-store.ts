@@ -1,0 +1,183 @@
+/**
+ * The state layer's public face: append a batch (events + rejected messages) and project it in
+ * one transaction; rebuild the projections from the log; the reads the collector needs.
+ */
+import { sql } from 'kysely';
+import { statSync } from 'node:fs';
+import { openDatabase, type Database, type OpenDatabaseOptions } from './database';
+import { migrateToLatest } from './migrate';
+import type { NewEvent, NewRejection } from './new-event';
+import type { StoredEvent } from './stored-event';
+import { withWriteTransaction } from './write-transaction';
+import { EventLogRepository } from './repositories/event-log.repository';
+import { TaskRepository, type TaskRecord } from './repositories/task.repository';
+import { WorkerRepository, type WorkerRecord } from './repositories/worker.repository';
+import { CheckpointRepository, type SourceCheckpoint } from './repositories/checkpoint.repository';
+import { BatchProjector, DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';
+
+export interface AppendInput {
+  events: readonly NewEvent[];
+  rejected: readonly NewRejection[];
+}
+
+export interface AppendResult {
+  /** Events new to the log, with their positions, in position order. */
+  stored: StoredEvent[];
+  /** Events already in the log (redelivered or stored by another collector). */
+  duplicates: number;
+  rejectedStored: number;
+}
+
+export interface RebuildProgress {
+  done: number;
+  total: number;
+}
+
+export interface EventStoreOptions extends OpenDatabaseOptions {
+  liveness?: Partial<LivenessOptions>;
+  /** Apply migrations when opening (default true). */
+  migrate?: boolean;
+}
+
+export class EventStore {
+  private readonly log = new EventLogRepository();
+  private readonly tasks = new TaskRepository();
+  private readonly workers = new WorkerRepository();
+  private readonly checkpoints = new CheckpointRepository();
+  private readonly projector: BatchProjector;
+
+  private constructor(
+    readonly database: Database,
+    readonly liveness: LivenessOptions,
+  ) {
+    this.projector = new BatchProjector(this.tasks, this.workers, this.checkpoints, liveness);
+  }
+
+  static async open(url: string, options: EventStoreOptions = {}): Promise<EventStore> {
+    const database = openDatabase(url, options);
+    try {
+      if (options.migrate !== false) await migrateToLatest(database);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return new EventStore(database, { ...DEFAULT_LIVENESS, ...options.liveness });
+  }
+
+  get description(): string {
+    return this.database.description;
+  }
+
+  /** Appends and projects in one transaction: when it resolves, everything is durable. */
+  async append(input: AppendInput): Promise<AppendResult> {
+    return withWriteTransaction(this.database, async (trx) => {
+      const stored = input.events.length > 0 ? await this.log.append(trx, input.events) : [];
+      const rejectedStored = input.rejected.length > 0 ? await this.log.storeRejected(trx, input.rejected) : 0;
+      await this.projector.project(trx, stored);
+      await this.checkpoints.advanceSources(trx, sourceCheckpoints(stored));
+      return { stored, duplicates: input.events.length - stored.length, rejectedStored };
+    });
+  }
+
+  /**
+   * Replays the whole log, in position order, into empty projections, in one transaction (writers
+   * wait until it commits; readers keep seeing the old tables until then).
+   */
+  async rebuildProjections(onProgress?: (p: RebuildProgress) => void, pageSize = 5000): Promise<RebuildProgress> {
+    return withWriteTransaction(this.database, async (trx) => {
+      const total = await this.log.countEvents(trx);
+      await this.tasks.deleteAll(trx);
+      await this.workers.deleteAll(trx);
+      await this.checkpoints.deleteProjection(trx, PROJECTION_NAME);
+      let done = 0;
+      let after = 0;
+      onProgress?.({ done, total });
+      for (;;) {
+        const page = await this.log.readAfter(trx, after, pageSize);
+        if (page.length === 0) break;
+        await this.projector.project(trx, page);
+        after = page[page.length - 1]!.position;
+        done += page.length;
+        onProgress?.({ done, total });
+      }
+      return { done, total };
+    });
+  }
+
+  async expiredWorkers(now: number): Promise<WorkerRecord[]> {
+    return this.workers.findExpired(this.database.db, now);
+  }
+
+  async sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined> {
+    return this.checkpoints.source(this.database.db, source);
+  }
+
+  async projectionPosition(): Promise<number> {
+    return this.checkpoints.projectionPosition(this.database.db, PROJECTION_NAME);
+  }
+
+  async lastPosition(): Promise<number> {
+    return this.log.lastPosition(this.database.db);
+  }
+
+  async readEvents(afterPosition: number, limit: number): Promise<StoredEvent[]> {
+    return this.log.readAfter(this.database.db, afterPosition, limit);
+  }
+
+  async allTasks(): Promise<TaskRecord[]> {
+    return this.tasks.all(this.database.db);
+  }
+
+  async allWorkers(): Promise<WorkerRecord[]> {
+    return this.workers.all(this.database.db);
+  }
+
+  async task(uuid: string): Promise<TaskRecord | undefined> {
+    return this.tasks.findByUuid(this.database.db, uuid);
+  }
+
+  async worker(hostname: string): Promise<WorkerRecord | undefined> {
+    return this.workers.findByHostname(this.database.db, hostname);
+  }
+
+  /** Proves the database accepts writes: takes and releases the write lock. */
+  async probeWritable(): Promise<void> {
+    await withWriteTransaction(this.database, async (trx) => {
+      await sql`select 1`.execute(trx);
+    });
+  }
+
+  async sizeBytes(): Promise<number> {
+    if (this.database.dialect === 'postgres') {
+      const { rows } = await sql<{ size: number }>`select pg_database_size(current_database())::bigint as size`.execute(this.database.db);
+      return Number(rows[0]?.size ?? 0);
+    }
+    const sqlite = this.database.sqlite!;
+    const pages = sqlite.pragma('page_count', { simple: true }) as number;
+    const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
+    let wal = 0;
+    try {
+      wal = statSync(`${sqlite.name}-wal`).size;
+    } catch {
+      // no WAL file (in-memory database, or checkpointed and removed)
+    }
+    return pages * pageSize + wal;
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}
+
+function sourceCheckpoints(stored: readonly StoredEvent[]): SourceCheckpoint[] {
+  const bySource = new Map<string, SourceCheckpoint>();
+  for (const e of stored) {
+    const cp = bySource.get(e.source);
+    if (!cp) bySource.set(e.source, { source: e.source, last_received_at: e.received_at, last_position: e.position });
+    else {
+      if (e.received_at > cp.last_received_at) cp.last_received_at = e.received_at;
+      if (e.position > cp.last_position) cp.last_position = e.position;
+    }
+  }
+  return [...bySource.values()];
+}

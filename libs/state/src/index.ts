@@ -1,0 +1,10 @@
+export * from './event-store';
+export * from './new-event';
+export type { StoredEvent } from './stored-event';
+export type { DB } from './schema';
+export { openDatabase, redactUrl, DatabaseUrlError, type Database, type DialectName } from './database';
+export { migrateToLatest, MigrationError } from './migrate';
+export type { TaskRecord } from './repositories/task.repository';
+export type { WorkerRecord } from './repositories/worker.repository';
+export type { SourceCheckpoint } from './repositories/checkpoint.repository';
+export { DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';

@@ -1,0 +1,24 @@
+/** Applies the migration set in `migrations/` to a database, idempotently. */
+import { Migrator, sql, type MigrationResult } from 'kysely';
+import { migrations } from '../../../migrations';
+import type { Database } from './database';
+
+export class MigrationError extends Error {}
+
+export async function migrateToLatest(database: Database): Promise<MigrationResult[]> {
+  if (database.pgSchema) {
+    await sql`create schema if not exists ${sql.id(database.pgSchema)}`.execute(database.db);
+  }
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrations },
+    ...(database.pgSchema ? { migrationTableSchema: database.pgSchema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new MigrationError(`migration ${failed} failed on ${database.description}: ${cause}`, { cause: error });
+  }
+  return results ?? [];
+}

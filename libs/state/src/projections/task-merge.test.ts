@@ -1,0 +1,809 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { StoredEvent } from '../stored-event';
+import { emptyTaskRow, mergeTaskEvent, type TaskRow } from './task-merge';
+import { compareOrderKeys, orderKeyOf } from './order-key';
+import { precedence } from './task-state';
+
+const UUID = 'c39d6788-3f60-4ccb-b9ba-e171b5f57cc9';
+const T0 = 1_795_486_200;
+const CLIENT = 'gen4242@client';
+
+interface EvOpts {
+  clock?: number | null;
+  hostname?: string;
+  source?: string;
+  position?: number;
+  received_at?: number;
+  dedup_key?: string;
+  uuid?: string | null;
+}
+
+let autoPosition = 0;
+
+/** A stored task event whose payload looks like what Celery sends. */
+function ev(type: string, ts: number, fields: Record<string, unknown> = {}, o: EvOpts = {}): StoredEvent {
+  const position = o.position ?? ++autoPosition;
+  const hostname = o.hostname ?? (type === 'task-sent' ? CLIENT : 'celery@w1');
+  const clock = o.clock === undefined ? position : o.clock;
+  const uuid = o.uuid === undefined ? UUID : o.uuid;
+  return {
+    position,
+    dedup_key: o.dedup_key ?? `dk-${position}`,
+    source: o.source ?? 'rabbit',
+    type,
+    hostname,
+    uuid,
+    clock,
+    timestamp: ts,
+    received_at: o.received_at ?? ts + 0.01,
+    payload: { type, hostname, timestamp: ts, utcoffset: 0, pid: 7990, clock, uuid, ...fields },
+  };
+}
+
+function fold(events: readonly StoredEvent[], start?: TaskRow): TaskRow {
+  let row = start;
+  for (const e of events) row = mergeTaskEvent(row, e);
+  if (row === undefined) throw new Error('no events');
+  return row;
+}
+
+function meta(row: TaskRow): { o: [number, number, string][]; f: Record<string, number>; s: Record<string, number> } {
+  return JSON.parse(row.merge_meta) as { o: [number, number, string][]; f: Record<string, number>; s: Record<string, number> };
+}
+
+const SENT_FIELDS = {
+  root_id: UUID,
+  parent_id: null,
+  name: 'proj.tasks.add',
+  args: '(2, 3)',
+  kwargs: '{}',
+  retries: 0,
+  eta: null,
+  expires: null,
+  queue: 'celery',
+  exchange: '',
+  routing_key: 'celery',
+};
+const RECEIVED_FIELDS = {
+  name: 'proj.tasks.add',
+  args: '(2, 3)',
+  kwargs: '{}',
+  root_id: UUID,
+  parent_id: null,
+  retries: 0,
+  eta: null,
+  expires: null,
+};
+
+describe('mergeTaskEvent: life cycles', () => {
+  it('normal success: sent, received, started, succeeded', () => {
+    const events = [
+      ev('task-sent', T0, SENT_FIELDS, { position: 10, clock: 3 }),
+      ev('task-received', T0 + 1, RECEIVED_FIELDS, { position: 11, clock: 5 }),
+      ev('task-started', T0 + 2, {}, { position: 12, clock: 6 }),
+      ev('task-succeeded', T0 + 3, { result: '5', runtime: 0.00029 }, { position: 13, clock: 7, source: 'redis' }),
+    ];
+    const states: string[] = [];
+    let row: TaskRow | undefined;
+    for (const e of events) {
+      row = mergeTaskEvent(row, e);
+      states.push(row.state);
+    }
+    expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']);
+    const { merge_meta: _m, ...rest } = row as TaskRow;
+    const { merge_meta: _e, ...empty } = emptyTaskRow(UUID);
+    expect(rest).toEqual({
+      ...empty,
+      uuid: UUID,
+      name: 'proj.tasks.add',
+      state: 'SUCCESS',
+      state_at: T0 + 3,
+      sent_at: T0,
+      received_at: T0 + 1,
+      started_at: T0 + 2,
+      succeeded_at: T0 + 3,
+      args: '(2, 3)',
+      kwargs: '{}',
+      result: '5',
+      runtime: 0.00029,
+      retries: 0,
+      worker: 'celery@w1',
+      client: CLIENT,
+      queue: 'celery',
+      exchange: '',
+      routing_key: 'celery',
+      root_id: UUID,
+      source: 'redis',
+      first_position: 10,
+      last_position: 13,
+      event_count: 4,
+    });
+    const m = meta(row as TaskRow);
+    expect(m.s).toEqual({ PENDING: T0, RECEIVED: T0 + 1, STARTED: T0 + 2, SUCCESS: T0 + 3 });
+    // Only referenced keys are kept, sorted and distinct (task-started won no field).
+    expect(m.o).toEqual([
+      [T0, 3, 'dk-10'],
+      [T0 + 1, 5, 'dk-11'],
+      [T0 + 3, 7, 'dk-13'],
+    ]);
+    expect(m.o[m.f['name'] as number]).toEqual([T0 + 1, 5, 'dk-11']);
+    expect(m.o[m.f['queue'] as number]).toEqual([T0, 3, 'dk-10']);
+    expect(m.o[m.f['client'] as number]).toEqual([T0, 3, 'dk-10']);
+    expect(m.o[m.f['worker'] as number]).toEqual([T0 + 3, 7, 'dk-13']);
+    expect(m.o[m.f['source'] as number]).toEqual([T0 + 3, 7, 'dk-13']);
+    expect(m.f['exception']).toBeUndefined();
+  });
+
+  it('failure', () => {
+    const row = fold([
+      ev('task-received', T0 + 1, RECEIVED_FIELDS),
+      ev('task-started', T0 + 2),
+      ev('task-failed', T0 + 3, { exception: "ZeroDivisionError('division by zero')", traceback: 'Traceback…' }),
+    ]);
+    expect(row.state).toBe('FAILURE');
+    expect(row.state_at).toBe(T0 + 3);
+    expect(row.failed_at).toBe(T0 + 3);
+    expect(row.exception).toBe("ZeroDivisionError('division by zero')");
+    expect(row.traceback).toBe('Traceback…');
+    expect(row.result).toBeNull();
+    expect(row.client).toBeNull();
+    expect(row.worker).toBe('celery@w1');
+  });
+
+  it('retry on another worker, then success', () => {
+    const events = [
+      ev('task-sent', T0, SENT_FIELDS),
+      ev('task-received', T0 + 1, RECEIVED_FIELDS, { hostname: 'celery@w1' }),
+      ev('task-started', T0 + 2, {}, { hostname: 'celery@w1' }),
+      ev('task-retried', T0 + 3, { exception: "Retry('later')", traceback: 'tb' }, { hostname: 'celery@w1' }),
+      ev('task-received', T0 + 13, { ...RECEIVED_FIELDS, retries: 1, eta: '2026-11-22T10:00:13+00:00' }, { hostname: 'celery@w2' }),
+      ev('task-started', T0 + 14, {}, { hostname: 'celery@w2' }),
+      ev('task-succeeded', T0 + 15, { result: '5', runtime: 0.5 }, { hostname: 'celery@w2' }),
+    ];
+    const states: string[] = [];
+    let row: TaskRow | undefined;
+    for (const e of events) {
+      row = mergeTaskEvent(row, e);
+      states.push(row.state);
+    }
+    expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'RETRY', 'RECEIVED', 'STARTED', 'SUCCESS']);
+    const r = row as TaskRow;
+    expect(r.worker).toBe('celery@w2');
+    expect(r.client).toBe(CLIENT);
+    expect(r.retries).toBe(1);
+    expect(r.eta).toBe('2026-11-22T10:00:13+00:00');
+    expect(r.received_at).toBe(T0 + 13);
+    expect(r.started_at).toBe(T0 + 14);
+    expect(r.retried_at).toBe(T0 + 3);
+    // The retry's exception stays: no later event carried the key.
+    expect(r.exception).toBe("Retry('later')");
+    expect(r.result).toBe('5');
+    // Any other order gives the same row.
+    expect(fold([...events].reverse())).toEqual(r);
+  });
+
+  it('revoked while running, terminated with a signal', () => {
+    const row = fold([
+      ev('task-received', T0 + 1, RECEIVED_FIELDS),
+      ev('task-started', T0 + 2),
+      ev('task-revoked', T0 + 3, { terminated: true, signum: 15, expired: false }),
+    ]);
+    expect(row.state).toBe('REVOKED');
+    expect(row.revoked_at).toBe(T0 + 3);
+    expect(row.revoked_terminated).toBe(1);
+    expect(row.revoked_signum).toBe('15');
+    expect(row.revoked_expired).toBe(0);
+  });
+
+  it('revoked signum as a name or null; expired', () => {
+    expect(fold([ev('task-revoked', T0, { terminated: true, signum: 'SIGKILL', expired: false })]).revoked_signum).toBe('SIGKILL');
+    const r = fold([ev('task-revoked', T0, { terminated: false, signum: null, expired: true })]);
+    expect([r.revoked_terminated, r.revoked_signum, r.revoked_expired]).toEqual([0, null, 1]);
+    // revoked_* only come from task-revoked.
+    expect(fold([ev('task-failed', T0, { terminated: true, signum: 9, expired: true })]).revoked_signum).toBeNull();
+  });
+
+  it('a revoked task that a worker still reports started stays REVOKED', () => {
+    const row = fold([ev('task-revoked', T0 + 1, { terminated: false, signum: null, expired: false }), ev('task-started', T0 + 2)]);
+    expect(row.state).toBe('REVOKED');
+    expect(row.started_at).toBe(T0 + 2);
+  });
+
+  it('rejected: alone REJECTED; after received Celery keeps RECEIVED (lower precedence)', () => {
+    const alone = fold([ev('task-rejected', T0, { requeue: false })]);
+    expect(alone.state).toBe('REJECTED');
+    expect(alone.rejected_requeue).toBe(0);
+    expect(alone.rejected_at).toBe(T0);
+    const after = fold([ev('task-received', T0, RECEIVED_FIELDS), ev('task-rejected', T0 + 1, { requeue: true })]);
+    expect(after.state).toBe('RECEIVED');
+    expect(after.state_at).toBe(T0);
+    expect(after.rejected_requeue).toBe(1);
+    expect(after.rejected_at).toBe(T0 + 1);
+    // requeue only comes from task-rejected.
+    expect(fold([ev('task-received', T0, { requeue: true })]).rejected_requeue).toBeNull();
+  });
+
+  it('custom state task-progress, then success', () => {
+    const events = [
+      ev('task-received', T0 + 1, RECEIVED_FIELDS),
+      ev('task-started', T0 + 2),
+      ev('task-progress', T0 + 3, { current: 1, total: 10 }),
+      ev('task-progress', T0 + 4, { current: 2, total: 10 }),
+    ];
+    const progressing = fold(events);
+    expect(progressing.state).toBe('PROGRESS');
+    expect(progressing.state_at).toBe(T0 + 4);
+    expect(meta(progressing).s['PROGRESS']).toBe(T0 + 4);
+    const done = fold([...events, ev('task-succeeded', T0 + 5, { result: 'None', runtime: 3 })]);
+    expect(done.state).toBe('SUCCESS');
+    expect(meta(done).s).toEqual({ PROGRESS: T0 + 4, RECEIVED: T0 + 1, STARTED: T0 + 2, SUCCESS: T0 + 5 });
+  });
+
+  it('a custom state beats REVOKED (Celery precedence), task-cancelled is CANCELLED', () => {
+    expect(fold([ev('task-revoked', T0, {}), ev('task-cancelled', T0 - 1)]).state).toBe('CANCELLED');
+    expect(fold([ev('task-cancelled', T0), ev('task-progress', T0 + 1)]).state).toBe('PROGRESS');
+  });
+
+  it('task-sent comes from a client: sets client, not worker', () => {
+    const row = fold([ev('task-sent', T0, SENT_FIELDS)]);
+    expect(row.state).toBe('PENDING');
+    expect(row.state_at).toBe(T0);
+    expect(row.client).toBe(CLIENT);
+    expect(row.worker).toBeNull();
+    expect(row.sent_at).toBe(T0);
+    const later = mergeTaskEvent(row, ev('task-received', T0 + 1, RECEIVED_FIELDS, { hostname: 'celery@w9' }));
+    expect([later.client, later.worker]).toEqual([CLIENT, 'celery@w9']);
+  });
+});
+
+describe('mergeTaskEvent: late and out-of-order events', () => {
+  it('received after succeeded: state stays SUCCESS, fields fill in', () => {
+    const row = fold([
+      ev('task-started', T0 + 2),
+      ev('task-succeeded', T0 + 3, { result: '5', runtime: 1 }),
+      ev('task-received', T0 + 1, RECEIVED_FIELDS),
+    ]);
+    expect(row.state).toBe('SUCCESS');
+    expect(row.state_at).toBe(T0 + 3);
+    expect(row.name).toBe('proj.tasks.add');
+    expect(row.args).toBe('(2, 3)');
+    expect(row.received_at).toBe(T0 + 1);
+    expect(row.source).toBe('rabbit');
+  });
+
+  it('an older event never overwrites a field a newer one set', () => {
+    const newer = ev('task-received', T0 + 5, { ...RECEIVED_FIELDS, retries: 2 }, { hostname: 'celery@w2' });
+    const older = ev('task-received', T0 + 1, { ...RECEIVED_FIELDS, retries: 1 }, { hostname: 'celery@w1', source: 'redis' });
+    const row = fold([newer, older]);
+    expect(row.retries).toBe(2);
+    expect(row.worker).toBe('celery@w2');
+    expect(row.source).toBe('rabbit');
+    expect(row.received_at).toBe(T0 + 5);
+    expect(row.event_count).toBe(2);
+    expect([row.first_position, row.last_position]).toEqual([
+      Math.min(newer.position, older.position),
+      Math.max(newer.position, older.position),
+    ]);
+  });
+
+  it('retry arriving late still yields the newest attempt', () => {
+    const events = [
+      ev('task-received', T0 + 1, RECEIVED_FIELDS),
+      ev('task-started', T0 + 2),
+      ev('task-received', T0 + 10, RECEIVED_FIELDS, { hostname: 'celery@w2' }),
+      ev('task-retried', T0 + 3, { exception: 'x' }),
+    ];
+    expect(fold(events).state).toBe('RECEIVED');
+    expect(fold(events).worker).toBe('celery@w2');
+  });
+
+  it('ties on timestamp are broken by clock (absent = -1), then dedup_key', () => {
+    const a = ev('task-succeeded', T0, { result: 'a' }, { clock: 5, dedup_key: 'zzz' });
+    const b = ev('task-succeeded', T0, { result: 'b' }, { clock: 6, dedup_key: 'aaa' });
+    expect(fold([a, b]).result).toBe('b');
+    expect(fold([b, a]).result).toBe('b');
+    const c = ev('task-succeeded', T0, { result: 'c' }, { clock: null, dedup_key: 'zzz' });
+    const d = ev('task-succeeded', T0, { result: 'd' }, { clock: 0, dedup_key: 'aaa' });
+    expect(fold([c, d]).result).toBe('d');
+    expect(fold([d, c]).result).toBe('d');
+    const e = ev('task-succeeded', T0, { result: 'e' }, { clock: 1, dedup_key: 'k2' });
+    const f = ev('task-succeeded', T0, { result: 'f' }, { clock: 1, dedup_key: 'k1' });
+    expect(fold([e, f]).result).toBe('e');
+    expect(fold([f, e]).result).toBe('e');
+  });
+
+  it('a null value counts as a value; an absent key does not', () => {
+    const row = fold([ev('task-sent', T0, { eta: '2030-01-01T00:00:00+00:00' }), ev('task-received', T0 + 1, { eta: null })]);
+    expect(row.eta).toBeNull();
+    const kept = fold([ev('task-sent', T0, { eta: '2030-01-01T00:00:00+00:00' }), ev('task-received', T0 + 1, { name: 'x' })]);
+    expect(kept.eta).toBe('2030-01-01T00:00:00+00:00');
+  });
+});
+
+describe('mergeTaskEvent: defensive behaviour', () => {
+  it('stores values of the wrong type as null', () => {
+    const row = fold([
+      ev('task-received', T0, { name: 42, args: [1, 2], kwargs: { a: 1 }, retries: 1.5, eta: 12, parent_id: true }),
+      ev('task-succeeded', T0 + 1, { result: { x: 1 }, runtime: '0.1' }),
+      ev('task-revoked', T0 + 2, { terminated: 'yes', signum: 1.5, expired: 1 }),
+      ev('task-rejected', T0 + 3, { requeue: 'no' }),
+    ]);
+    expect([row.name, row.args, row.kwargs, row.retries, row.eta, row.parent_id]).toEqual([null, null, null, null, null, null]);
+    expect([row.result, row.runtime]).toEqual([null, null]);
+    expect([row.revoked_terminated, row.revoked_signum, row.revoked_expired, row.rejected_requeue]).toEqual([null, null, null, null]);
+    expect(fold([ev('task-succeeded', T0, { runtime: Number.NaN })]).runtime).toBeNull();
+    // And the wrong-typed value still wins over an older right-typed one (order-independence).
+    const r2 = fold([ev('task-received', T0 + 1, { name: 42 }), ev('task-sent', T0, { name: 'old' })]);
+    expect(r2.name).toBeNull();
+  });
+
+  it('never mutates the row it is given', () => {
+    const row = Object.freeze(fold([ev('task-received', T0, RECEIVED_FIELDS)]));
+    const copy = { ...row };
+    const next = mergeTaskEvent(row, ev('task-succeeded', T0 + 1, { result: '1' }));
+    expect(row).toEqual(copy);
+    expect(next).not.toBe(row);
+    expect(next.state).toBe('SUCCESS');
+  });
+
+  it('refuses events that are not task events of this row', () => {
+    expect(() => mergeTaskEvent(undefined, ev('worker-heartbeat', T0, {}, { uuid: null }))).toThrow(/not a task event/);
+    expect(() => mergeTaskEvent(undefined, ev('task-received', T0, {}, { uuid: null }))).toThrow(/no uuid/);
+    const row = fold([ev('task-received', T0)]);
+    expect(() => mergeTaskEvent(row, ev('task-started', T0, {}, { uuid: 'other' }))).toThrow(/other/);
+  });
+
+  it('merging the same event twice changes only event_count (callers merge each event once)', () => {
+    const events = [ev('task-received', T0, RECEIVED_FIELDS), ev('task-succeeded', T0 + 1, { result: '1' })];
+    const once = fold(events);
+    const twice = mergeTaskEvent(once, events[0] as StoredEvent);
+    expect({ ...twice, event_count: 0 }).toEqual({ ...once, event_count: 0 });
+    expect(twice.event_count).toBe(3);
+  });
+
+  it('recovers from unreadable merge_meta using the <x>_at columns', () => {
+    const row = fold([ev('task-received', T0, RECEIVED_FIELDS), ev('task-started', T0 + 1)]);
+    const broken = { ...row, merge_meta: 'not json' };
+    const next = mergeTaskEvent(broken, ev('task-retried', T0 + 0.5));
+    expect(next.state).toBe('STARTED');
+    expect(next.first_position).toBe(row.first_position);
+    expect(meta(next).s).toEqual({ RECEIVED: T0, STARTED: T0 + 1, RETRY: T0 + 0.5 });
+  });
+
+  it('emptyTaskRow is a neutral start', () => {
+    const events = [ev('task-received', T0, RECEIVED_FIELDS, { position: 77 }), ev('task-started', T0 + 1, {}, { position: 78 })];
+    expect(fold(events, emptyTaskRow(UUID))).toEqual(fold(events));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Celery parity: a transcription of celery.events.state.Task.event + State._event for task events
+// (facts from celery/events/state.py), fed in order.
+
+const CELERY_EVENT_TO_STATE: Record<string, string> = {
+  sent: 'PENDING',
+  received: 'RECEIVED',
+  started: 'STARTED',
+  failed: 'FAILURE',
+  retried: 'RETRY',
+  succeeded: 'SUCCESS',
+  revoked: 'REVOKED',
+  rejected: 'REJECTED',
+};
+const RECEIVED_KEEP = ['name', 'args', 'kwargs', 'parent_id', 'root_id', 'retries', 'eta', 'expires'];
+
+interface CeleryTask {
+  d: Record<string, unknown>;
+  /** True while `timestamp` was overwritten by an event that did not set the state (Celery quirk). */
+  timestampQuirk: boolean;
+}
+
+function celeryFold(events: readonly StoredEvent[]): CeleryTask {
+  const t: CeleryTask = { d: { state: 'PENDING' }, timestampQuirk: false };
+  for (const e of events) {
+    const subject = e.type.slice(e.type.indexOf('-') + 1);
+    if (subject === 'sent') t.d['client'] = e.hostname;
+    else t.d['worker'] = e.hostname;
+    let state = CELERY_EVENT_TO_STATE[subject];
+    if (state !== undefined) t.d[subject] = e.timestamp;
+    else state = subject.toUpperCase();
+    let fields: Record<string, unknown> = { ...e.payload };
+    const current = t.d['state'] as string;
+    if (state !== 'RETRY' && current !== 'RETRY' && precedence(state) > precedence(current)) {
+      if (state === 'RECEIVED') {
+        fields = Object.fromEntries(Object.entries(fields).filter(([k]) => RECEIVED_KEEP.includes(k)));
+      } else {
+        t.timestampQuirk = true; // the event's own `timestamp` field lands on the task
+      }
+    } else {
+      fields['state'] = state;
+      fields['timestamp'] = e.timestamp;
+      t.timestampQuirk = false;
+    }
+    // hostname from the payload would clobber nothing we compare; worker/client set above.
+    delete fields['hostname'];
+    Object.assign(t.d, fields);
+  }
+  return t;
+}
+
+const PARITY_FIELDS = [
+  'name',
+  'args',
+  'kwargs',
+  'result',
+  'exception',
+  'traceback',
+  'runtime',
+  'retries',
+  'eta',
+  'expires',
+  'queue',
+  'exchange',
+  'routing_key',
+  'root_id',
+  'parent_id',
+  'worker',
+  'client',
+] as const;
+const PARITY_AT: ReadonlyArray<readonly [string, keyof TaskRow]> = [
+  ['sent', 'sent_at'],
+  ['received', 'received_at'],
+  ['started', 'started_at'],
+  ['succeeded', 'succeeded_at'],
+  ['failed', 'failed_at'],
+  ['retried', 'retried_at'],
+  ['revoked', 'revoked_at'],
+  ['rejected', 'rejected_at'],
+];
+
+function expectCeleryParity(events: readonly StoredEvent[]): void {
+  // Check after every prefix, as Celery's state evolves.
+  for (let n = 1; n <= events.length; n++) {
+    const prefix = events.slice(0, n);
+    const ours = fold(prefix);
+    const celery = celeryFold(prefix);
+    expect(ours.state, `state after ${prefix.map((e) => e.type).join(', ')}`).toBe(celery.d['state']);
+    if (!celery.timestampQuirk) expect(ours.state_at).toBe(celery.d['timestamp']);
+    for (const f of PARITY_FIELDS) expect(ours[f], f).toEqual(celery.d[f] ?? null);
+    for (const [attr, col] of PARITY_AT) expect(ours[col], col).toEqual(celery.d[attr] ?? null);
+  }
+}
+
+/** Realistic in-order life cycles of one task: strictly increasing timestamps. */
+const lifeCycleArb: fc.Arbitrary<StoredEvent[]> = fc
+  .record({
+    sent: fc.boolean(),
+    attempts: fc.array(
+      fc.record({
+        worker: fc.constantFrom('celery@w1', 'celery@w2', 'celery@w3'),
+        started: fc.boolean(),
+        progress: fc.integer({ min: 0, max: 2 }),
+        outcome: fc.constantFrom('retried', 'succeeded', 'failed', 'revoked', 'rejected-requeue', 'rejected', 'none'),
+        args: fc.constantFrom('(1,)', '(2, 3)', "('x',)"),
+      }),
+      { minLength: 0, maxLength: 4 },
+    ),
+    revokedEarly: fc.boolean(),
+    clockStep: fc.integer({ min: 1, max: 3 }),
+  })
+  .map(({ sent, attempts, revokedEarly, clockStep }) => {
+    const out: StoredEvent[] = [];
+    let ts = T0;
+    let clock = 0;
+    const push = (type: string, fields: Record<string, unknown>, hostname?: string): void => {
+      ts += 0.25;
+      clock += clockStep;
+      out.push(ev(type, ts, fields, { clock, ...(hostname ? { hostname } : {}) }));
+    };
+    if (sent) push('task-sent', { ...SENT_FIELDS });
+    if (revokedEarly) {
+      push('task-revoked', { terminated: false, signum: null, expired: true });
+      return out;
+    }
+    let retries = 0;
+    for (const a of attempts) {
+      push('task-received', { ...RECEIVED_FIELDS, args: a.args, retries }, a.worker);
+      if (a.started) {
+        push('task-started', {}, a.worker);
+        for (let i = 0; i < a.progress; i++) push('task-progress', { current: i }, a.worker);
+      }
+      switch (a.outcome) {
+        case 'retried':
+          push('task-retried', { exception: `Retry(${retries})`, traceback: 'tb' }, a.worker);
+          retries++;
+          continue;
+        case 'rejected-requeue':
+          push('task-rejected', { requeue: true }, a.worker);
+          continue;
+        case 'succeeded':
+          push('task-succeeded', { result: '5', runtime: 0.1 }, a.worker);
+          return out;
+        case 'failed':
+          push('task-failed', { exception: 'KeyError()', traceback: 'tb' }, a.worker);
+          return out;
+        case 'revoked':
+          push('task-revoked', { terminated: true, signum: 15, expired: false }, a.worker);
+          return out;
+        case 'rejected':
+          push('task-rejected', { requeue: false }, a.worker);
+          return out;
+        case 'none':
+          return out;
+      }
+    }
+    return out;
+  });
+
+describe('Celery parity for in-order sequences', () => {
+  it.each<[string, string[]]>([
+    ['success', ['task-sent', 'task-received', 'task-started', 'task-succeeded']],
+    ['retry then success', ['task-received', 'task-started', 'task-retried', 'task-received', 'task-started', 'task-succeeded']],
+    ['retry twice then failure', ['task-received', 'task-retried', 'task-received', 'task-retried', 'task-received', 'task-failed']],
+    ['rejected with requeue then success', ['task-received', 'task-started', 'task-rejected', 'task-received', 'task-started', 'task-succeeded']],
+    ['progress then success', ['task-received', 'task-started', 'task-progress', 'task-progress', 'task-succeeded']],
+    [
+      'progress, retry, progress, success',
+      ['task-received', 'task-started', 'task-progress', 'task-retried', 'task-received', 'task-started', 'task-progress', 'task-succeeded'],
+    ],
+    ['revoked pending', ['task-sent', 'task-revoked']],
+    ['revoked running', ['task-received', 'task-started', 'task-revoked']],
+    ['rejected', ['task-received', 'task-rejected']],
+    ['cancelled', ['task-received', 'task-started', 'task-cancelled']],
+  ])('%s', (_name, types) => {
+    expectCeleryParity(types.map((t, i) => ev(t, T0 + i, t === 'task-received' ? RECEIVED_FIELDS : {})));
+  });
+
+  it('holds for random realistic life cycles (every prefix)', () => {
+    fc.assert(
+      fc.property(lifeCycleArb, (events) => {
+        expectCeleryParity(events);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Order-independence.
+
+const TASK_TYPES = [
+  'task-sent',
+  'task-received',
+  'task-started',
+  'task-succeeded',
+  'task-failed',
+  'task-retried',
+  'task-revoked',
+  'task-rejected',
+  'task-progress',
+  'task-cancelled',
+];
+const PAYLOAD_KEYS = [
+  'name',
+  'args',
+  'kwargs',
+  'result',
+  'exception',
+  'traceback',
+  'runtime',
+  'retries',
+  'eta',
+  'expires',
+  'queue',
+  'exchange',
+  'routing_key',
+  'root_id',
+  'parent_id',
+  'terminated',
+  'signum',
+  'expired',
+  'requeue',
+];
+
+/** Mostly plausible values, sometimes of the wrong type. */
+const valueArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('(2, 3)', '{}', '5', 'x', 'celery', 'SIGTERM', '2030-01-01T00:00:00+00:00') },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 20 }) },
+  { weight: 2, arbitrary: fc.constant(null) },
+  { weight: 2, arbitrary: fc.boolean() },
+  { weight: 1, arbitrary: fc.double({ min: 0, max: 10, noNaN: true }) },
+  { weight: 1, arbitrary: fc.array(fc.integer(), { maxLength: 2 }) },
+);
+
+const payloadArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  Object.fromEntries(PAYLOAD_KEYS.map((k) => [k, valueArb])) as Record<string, fc.Arbitrary<unknown>>,
+  { requiredKeys: [] },
+);
+
+const rawEventArb = fc.record({
+  type: fc.constantFrom(...TASK_TYPES),
+  dt: fc.constantFrom(0, 0.5, 1, 1.5, 2, 3, 7),
+  clock: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+  dedup_key: fc.string({ minLength: 1, maxLength: 4 }),
+  hostname: fc.constantFrom('celery@w1', 'celery@w2', 'gen1@client'),
+  source: fc.constantFrom('rabbit', 'redis'),
+  fields: payloadArb,
+});
+
+/** A set of distinct events of one task (distinct dedup_keys and positions). */
+const eventSetArb: fc.Arbitrary<StoredEvent[]> = fc
+  .uniqueArray(rawEventArb, { selector: (r) => r.dedup_key, minLength: 1, maxLength: 12 })
+  .chain((raws) =>
+    fc.shuffledSubarray(
+      raws.map((_, i) => i + 1),
+      { minLength: raws.length, maxLength: raws.length },
+    ).map((positions) =>
+      raws.map((r, i) =>
+        ev(r.type, T0 + r.dt, r.fields, {
+          clock: r.clock,
+          dedup_key: r.dedup_key,
+          hostname: r.hostname,
+          source: r.source,
+          position: positions[i] as number,
+        }),
+      ),
+    ),
+  );
+
+const setAndPermutationArb = eventSetArb.chain((events) =>
+  fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })),
+);
+
+/** The rules written declaratively over the whole set (independent of the fold). */
+function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
+  const latest = (pred: (e: StoredEvent) => boolean): StoredEvent | undefined => {
+    let best: StoredEvent | undefined;
+    for (const e of events) {
+      if (pred(e) && (best === undefined || compareOrderKeys(orderKeyOf(e), orderKeyOf(best)) > 0)) best = e;
+    }
+    return best;
+  };
+  const field = (key: string, types: string[] | null, coerce: (v: unknown) => string | number | null): string | number | null => {
+    const e = latest((x) => key in x.payload && (types === null || types.includes(x.type)));
+    return e === undefined ? null : coerce(e.payload[key]);
+  };
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const flag = (v: unknown): number | null => (typeof v === 'boolean' ? Number(v) : null);
+  const maxTs = (type: string): number | null => {
+    const ts = events.filter((e) => e.type === type).map((e) => e.timestamp);
+    return ts.length ? Math.max(...ts) : null;
+  };
+  const stateOf = (type: string): string =>
+    ({
+      'task-sent': 'PENDING',
+      'task-received': 'RECEIVED',
+      'task-started': 'STARTED',
+      'task-succeeded': 'SUCCESS',
+      'task-failed': 'FAILURE',
+      'task-retried': 'RETRY',
+      'task-revoked': 'REVOKED',
+      'task-rejected': 'REJECTED',
+    })[type] ?? type.slice(5).toUpperCase();
+  const at = new Map<string, number>();
+  for (const e of events) at.set(stateOf(e.type), Math.max(at.get(stateOf(e.type)) ?? -Infinity, e.timestamp));
+  // State, spelled out from the brief.
+  let state: string;
+  const builtin = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
+  const retryAt = at.get('RETRY');
+  const customs = [...at.keys()].filter(
+    (s) => !builtin.includes(s) && (retryAt === undefined || (at.get(s) as number) > retryAt),
+  );
+  if (at.has('SUCCESS')) state = 'SUCCESS';
+  else if (at.has('FAILURE')) state = 'FAILURE';
+  else if (customs.length) {
+    customs.sort((a, b) => (at.get(a) as number) - (at.get(b) as number) || (a < b ? -1 : a > b ? 1 : 0));
+    state = customs[customs.length - 1] as string;
+  } else if (at.has('REVOKED')) state = 'REVOKED';
+  else {
+    const present = ['STARTED', 'RECEIVED', 'REJECTED', 'PENDING'].filter((s) => at.has(s));
+    const candidates = retryAt === undefined ? present : present.filter((s) => (at.get(s) as number) > retryAt);
+    state = candidates[0] ?? 'RETRY';
+  }
+  const newest = latest(() => true) as StoredEvent;
+  return {
+    uuid: UUID,
+    name: field('name', null, text) as string | null,
+    state,
+    state_at: at.get(state) ?? null,
+    sent_at: maxTs('task-sent'),
+    received_at: maxTs('task-received'),
+    started_at: maxTs('task-started'),
+    succeeded_at: maxTs('task-succeeded'),
+    failed_at: maxTs('task-failed'),
+    retried_at: maxTs('task-retried'),
+    revoked_at: maxTs('task-revoked'),
+    rejected_at: maxTs('task-rejected'),
+    args: field('args', null, text) as string | null,
+    kwargs: field('kwargs', null, text) as string | null,
+    result: field('result', null, text) as string | null,
+    exception: field('exception', null, text) as string | null,
+    traceback: field('traceback', null, text) as string | null,
+    runtime: field('runtime', null, (v) => (typeof v === 'number' ? v : null)) as number | null,
+    retries: field('retries', null, (v) => (Number.isInteger(v) ? (v as number) : null)) as number | null,
+    eta: field('eta', null, text) as string | null,
+    expires: field('expires', null, text) as string | null,
+    worker: latest((e) => e.type !== 'task-sent')?.hostname ?? null,
+    client: latest((e) => e.type === 'task-sent')?.hostname ?? null,
+    queue: field('queue', null, text) as string | null,
+    exchange: field('exchange', null, text) as string | null,
+    routing_key: field('routing_key', null, text) as string | null,
+    root_id: field('root_id', null, text) as string | null,
+    parent_id: field('parent_id', null, text) as string | null,
+    revoked_terminated: field('terminated', ['task-revoked'], flag) as number | null,
+    revoked_signum: field('signum', ['task-revoked'], (v) =>
+      typeof v === 'string' ? v : Number.isInteger(v) ? String(v) : null,
+    ) as string | null,
+    revoked_expired: field('expired', ['task-revoked'], flag) as number | null,
+    rejected_requeue: field('requeue', ['task-rejected'], flag) as number | null,
+    source: newest.source,
+    first_position: Math.min(...events.map((e) => e.position)),
+    last_position: Math.max(...events.map((e) => e.position)),
+    event_count: events.length,
+  };
+}
+
+describe('mergeTaskEvent: order-independence (property)', () => {
+  it('every permutation of a set of events folds to the same row, merge_meta text included', () => {
+    fc.assert(
+      fc.property(setAndPermutationArb, ([events, permuted]) => {
+        expect(fold(permuted)).toEqual(fold(events));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('the fold equals the rules stated over the whole set', () => {
+    fc.assert(
+      fc.property(eventSetArb, (events) => {
+        const { merge_meta: _meta, ...row } = fold(events);
+        expect(row).toEqual(specRow(events));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('merge_meta records, per field, the order key of the event the value came from', () => {
+    fc.assert(
+      fc.property(eventSetArb, (events) => {
+        const row = fold(events);
+        const m = meta(row);
+        const newest = events.reduce((a, b) => (compareOrderKeys(orderKeyOf(a), orderKeyOf(b)) >= 0 ? a : b));
+        expect(m.o[m.f['source'] as number]).toEqual([...orderKeyOf(newest)]);
+        for (let i = 1; i < m.o.length; i++) {
+          expect(compareOrderKeys(m.o[i - 1] as [number, number, string], m.o[i] as [number, number, string])).toBeLessThan(0);
+        }
+        for (const [state, ts] of Object.entries(m.s)) {
+          expect(row.state === state ? row.state_at : ts).toBe(ts);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('survives a database round trip between merges (JSON-able row)', () => {
+    fc.assert(
+      fc.property(setAndPermutationArb, ([events, permuted]) => {
+        let row: TaskRow | undefined;
+        for (const e of permuted) row = JSON.parse(JSON.stringify(mergeTaskEvent(row, e))) as TaskRow;
+        expect(row).toEqual(fold(events));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('re-merging an already merged event changes only event_count', () => {
+    fc.assert(
+      fc.property(
+        eventSetArb.chain((events) => fc.tuple(fc.constant(events), fc.constantFrom(...events))),
+        ([events, again]) => {
+          const row = fold(events);
+          const next = mergeTaskEvent(row, again);
+          expect({ ...next, event_count: 0 }).toEqual({ ...row, event_count: 0 });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * Folds one stored `task-*` event into a task row. Pure (no I/O, `row` is never mutated) and
+ * order-independent: folding any permutation of the same set of events from `undefined` gives the
+ * same row, `merge_meta` text included (its encoding is canonical).
+ *
+ * Rules (see task-state.ts for the state):
+ * - Order key of an event: (timestamp, clock ?? -1, dedup_key), lexicographic.
+ * - Every field takes its value from the greatest-order-key event among those whose payload has
+ *   the key (a JSON null counts as a value); `merge_meta` keeps, per field, that event's order key.
+ *   `hostname` goes to `client` for task-sent and to `worker` for every other task event.
+ *   task-revoked: terminated/signum/expired → revoked_*; task-rejected: requeue → rejected_requeue.
+ *   `source` comes from the greatest-order-key event of all.
+ * - Values of the wrong type for their column are stored as null (never a crash).
+ * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
+ *   timestamp of every state (custom ones included), from which the state is resolved.
+ * - first/last_position = min/max position; event_count = number of merges.
+ *
+ * Callers must merge each stored event exactly once (the log's dedup guarantees distinct events):
+ * merging the same event again changes nothing but event_count, which would then over-count.
+ *
+ * merge_meta layout (compact JSON): `{"o":[[timestamp,clock,dedup_key],…],"f":{column:index in o},
+ * "s":{state:newest timestamp}}` — `o` sorted ascending without duplicates, `f` in a fixed column
+ * order, `s` sorted by name.
+ */
+import type { Selectable } from 'kysely';
+import type { TasksTable } from '../schema';
+import type { StoredEvent } from '../stored-event';
+import {
+  buildKeyTable,
+  compareOrderKeys,
+  decodeFieldKeys,
+  orderKeyOf,
+  parseMeta,
+  type OrderKey,
+} from './order-key';
+import {
+  PENDING,
+  RECEIVED,
+  REJECTED,
+  RETRY,
+  REVOKED,
+  STARTED,
+  SUCCESS,
+  FAILURE,
+  resolveTaskState,
+  stateForEventType,
+  timestampColumnForEventType,
+  type TaskTimestampColumn,
+} from './task-state';
+
+export type TaskRow = Selectable<TasksTable>;
+
+type Coerce = (v: unknown) => string | number | null;
+
+const asText: Coerce = (v) => (typeof v === 'string' ? v : null);
+const asNumber: Coerce = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const asInteger: Coerce = (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+const asFlag: Coerce = (v) => (v === true ? 1 : v === false ? 0 : null);
+/** Signal: Celery sends an int, null, or a name such as "SIGTERM". */
+const asSignum: Coerce = (v) =>
+  typeof v === 'string' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null;
+
+/** Columns set by order key (everything in `merge_meta.f`). */
+type KeyedColumn =
+  | 'name'
+  | 'args'
+  | 'kwargs'
+  | 'result'
+  | 'exception'
+  | 'traceback'
+  | 'runtime'
+  | 'retries'
+  | 'eta'
+  | 'expires'
+  | 'queue'
+  | 'exchange'
+  | 'routing_key'
+  | 'root_id'
+  | 'parent_id'
+  | 'revoked_terminated'
+  | 'revoked_signum'
+  | 'revoked_expired'
+  | 'rejected_requeue'
+  | 'client'
+  | 'worker'
+  | 'source';
+
+type FieldSpec = readonly [payloadKey: string, column: KeyedColumn, coerce: Coerce];
+
+/** Payload keys copied from any task event. */
+const COMMON_FIELDS: readonly FieldSpec[] = [
+  ['name', 'name', asText],
+  ['args', 'args', asText],
+  ['kwargs', 'kwargs', asText],
+  ['result', 'result', asText],
+  ['exception', 'exception', asText],
+  ['traceback', 'traceback', asText],
+  ['runtime', 'runtime', asNumber],
+  ['retries', 'retries', asInteger],
+  ['eta', 'eta', asText],
+  ['expires', 'expires', asText],
+  ['queue', 'queue', asText],
+  ['exchange', 'exchange', asText],
+  ['routing_key', 'routing_key', asText],
+  ['root_id', 'root_id', asText],
+  ['parent_id', 'parent_id', asText],
+];
+
+const REVOKED_FIELDS: readonly FieldSpec[] = [
+  ['terminated', 'revoked_terminated', asFlag],
+  ['signum', 'revoked_signum', asSignum],
+  ['expired', 'revoked_expired', asFlag],
+];
+
+const REJECTED_FIELDS: readonly FieldSpec[] = [['requeue', 'rejected_requeue', asFlag]];
+
+/** Canonical order of `merge_meta.f`. */
+const KEYED_COLUMNS: readonly KeyedColumn[] = [
+  ...COMMON_FIELDS.map((f) => f[1]),
+  ...REVOKED_FIELDS.map((f) => f[1]),
+  ...REJECTED_FIELDS.map((f) => f[1]),
+  'client',
+  'worker',
+  'source',
+];
+
+const STATE_COLUMNS: ReadonlyArray<readonly [string, TaskTimestampColumn]> = [
+  [PENDING, 'sent_at'],
+  [RECEIVED, 'received_at'],
+  [STARTED, 'started_at'],
+  [SUCCESS, 'succeeded_at'],
+  [FAILURE, 'failed_at'],
+  [RETRY, 'retried_at'],
+  [REVOKED, 'revoked_at'],
+  [REJECTED, 'rejected_at'],
+];
+
+/** A row no event was merged into yet (state PENDING, positions 0, event_count 0). */
+export function emptyTaskRow(uuid: string): TaskRow {
+  return {
+    uuid,
+    name: null,
+    state: PENDING,
+    state_at: null,
+    sent_at: null,
+    received_at: null,
+    started_at: null,
+    succeeded_at: null,
+    failed_at: null,
+    retried_at: null,
+    revoked_at: null,
+    rejected_at: null,
+    args: null,
+    kwargs: null,
+    result: null,
+    exception: null,
+    traceback: null,
+    runtime: null,
+    retries: null,
+    eta: null,
+    expires: null,
+    worker: null,
+    client: null,
+    queue: null,
+    exchange: null,
+    routing_key: null,
+    root_id: null,
+    parent_id: null,
+    revoked_terminated: null,
+    revoked_signum: null,
+    revoked_expired: null,
+    rejected_requeue: null,
+    source: null,
+    first_position: 0,
+    last_position: 0,
+    event_count: 0,
+    merge_meta: '{}',
+  };
+}
+
+function hasKey(payload: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(payload, key) && payload[key] !== undefined;
+}
+
+function maxOf(a: number | null, b: number): number {
+  return a === null || b > a ? b : a;
+}
+
+/** Newest timestamp per state, from `merge_meta.s`, completed by the `<x>_at` columns. */
+function decodeStateTimes(meta: Record<string, unknown>, row: TaskRow): Map<string, number> {
+  const at = new Map<string, number>();
+  const s = meta['s'];
+  if (s !== null && typeof s === 'object' && !Array.isArray(s)) {
+    for (const [state, ts] of Object.entries(s as Record<string, unknown>)) {
+      if (typeof ts === 'number' && Number.isFinite(ts)) at.set(state, ts);
+    }
+  }
+  for (const [state, column] of STATE_COLUMNS) {
+    const ts = row[column];
+    if (ts !== null) at.set(state, maxOf(at.get(state) ?? null, ts));
+  }
+  return at;
+}
+
+function encodeMeta(keys: ReadonlyMap<string, OrderKey>, at: ReadonlyMap<string, number>): string {
+  const { table, indexOf } = buildKeyTable(keys.values());
+  const f: Record<string, number> = {};
+  for (const column of KEYED_COLUMNS) {
+    const k = keys.get(column);
+    if (k !== undefined) f[column] = indexOf(k);
+  }
+  const s: Record<string, number> = {};
+  for (const state of [...at.keys()].sort()) s[state] = at.get(state) as number;
+  return JSON.stringify({ o: table, f, s });
+}
+
+/**
+ * Merges one stored `task-*` event (with a uuid) into `row` (undefined for a task not seen yet)
+ * and returns the new row. Throws on an event that is not a task event of this row's uuid.
+ */
+export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent): TaskRow {
+  if (!event.type.startsWith('task-')) {
+    throw new Error(`mergeTaskEvent: not a task event: ${event.type}`);
+  }
+  const uuid = event.uuid;
+  if (uuid === null) throw new Error(`mergeTaskEvent: ${event.type} at position ${event.position} has no uuid`);
+  if (row !== undefined && row.uuid !== uuid) {
+    throw new Error(`mergeTaskEvent: event for task ${uuid} merged into row of task ${row.uuid}`);
+  }
+  const base = row ?? emptyTaskRow(uuid);
+  const next: TaskRow = { ...base };
+  const cells = next as unknown as Record<KeyedColumn, string | number | null>;
+
+  const meta = parseMeta(base.merge_meta);
+  const keys = decodeFieldKeys(meta);
+  const at = decodeStateTimes(meta, base);
+  const key = orderKeyOf(event);
+
+  const take = (column: KeyedColumn, value: string | number | null): void => {
+    const current = keys.get(column);
+    if (current === undefined || compareOrderKeys(key, current) >= 0) {
+      cells[column] = value;
+      keys.set(column, key);
+    }
+  };
+  const copy = (payload: Record<string, unknown>, fields: readonly FieldSpec[]): void => {
+    for (const [payloadKey, column, coerce] of fields) {
+      if (hasKey(payload, payloadKey)) take(column, coerce(payload[payloadKey]));
+    }
+  };
+
+  const payload = event.payload;
+  copy(payload, COMMON_FIELDS);
+  if (event.type === 'task-revoked') copy(payload, REVOKED_FIELDS);
+  else if (event.type === 'task-rejected') copy(payload, REJECTED_FIELDS);
+  take(event.type === 'task-sent' ? 'client' : 'worker', event.hostname);
+  take('source', event.source);
+
+  const eventState = stateForEventType(event.type);
+  at.set(eventState, maxOf(at.get(eventState) ?? null, event.timestamp));
+  const column = timestampColumnForEventType(event.type);
+  if (column !== undefined) next[column] = maxOf(base[column], event.timestamp);
+
+  const state = resolveTaskState(at) ?? PENDING;
+  next.state = state;
+  next.state_at = at.get(state) ?? null;
+
+  const first = base.event_count === 0;
+  next.first_position = first ? event.position : Math.min(base.first_position, event.position);
+  next.last_position = first ? event.position : Math.max(base.last_position, event.position);
+  next.event_count = base.event_count + 1;
+  next.merge_meta = encodeMeta(keys, at);
+  return next;
+}

@@ -1,0 +1,147 @@
+/**
+ * Celery task states and their precedence, as in celery/states.py and the event → state mapping of
+ * celery/events/state.py (TASK_EVENT_TO_STATE; any other `task-<subject>` is `SUBJECT.upper()`).
+ */
+
+export const PENDING = 'PENDING';
+export const RECEIVED = 'RECEIVED';
+export const STARTED = 'STARTED';
+export const SUCCESS = 'SUCCESS';
+export const FAILURE = 'FAILURE';
+export const RETRY = 'RETRY';
+export const REVOKED = 'REVOKED';
+export const REJECTED = 'REJECTED';
+
+/** The built-in states; anything else is a custom state. */
+export const BUILTIN_STATES: ReadonlySet<string> = new Set([
+  PENDING,
+  RECEIVED,
+  STARTED,
+  SUCCESS,
+  FAILURE,
+  RETRY,
+  REVOKED,
+  REJECTED,
+]);
+
+/** States after which Celery considers the task done. */
+export const READY_STATES: ReadonlySet<string> = new Set([SUCCESS, FAILURE, REVOKED]);
+
+/** `task-<subject>` → state for the built-in subjects. */
+const SUBJECT_TO_STATE: ReadonlyMap<string, string> = new Map([
+  ['sent', PENDING],
+  ['received', RECEIVED],
+  ['started', STARTED],
+  ['succeeded', SUCCESS],
+  ['failed', FAILURE],
+  ['retried', RETRY],
+  ['revoked', REVOKED],
+  ['rejected', REJECTED],
+]);
+
+/**
+ * State a task event stands for: built-in subjects map to their state, any other subject is
+ * upper-cased with `-` kept (`task-cancelled` → `CANCELLED`, `task-my-thing` → `MY-THING`).
+ * Like Celery, the subject is whatever follows the first `-` of the type.
+ */
+export function stateForEventType(type: string): string {
+  const dash = type.indexOf('-');
+  const subject = dash < 0 ? type : type.slice(dash + 1);
+  return SUBJECT_TO_STATE.get(subject) ?? subject.toUpperCase();
+}
+
+/** The `<x>_at` column a built-in subject sets, if any. */
+export type TaskTimestampColumn =
+  | 'sent_at'
+  | 'received_at'
+  | 'started_at'
+  | 'succeeded_at'
+  | 'failed_at'
+  | 'retried_at'
+  | 'revoked_at'
+  | 'rejected_at';
+
+const SUBJECT_TO_COLUMN: ReadonlyMap<string, TaskTimestampColumn> = new Map([
+  ['sent', 'sent_at'],
+  ['received', 'received_at'],
+  ['started', 'started_at'],
+  ['succeeded', 'succeeded_at'],
+  ['failed', 'failed_at'],
+  ['retried', 'retried_at'],
+  ['revoked', 'revoked_at'],
+  ['rejected', 'rejected_at'],
+] as const);
+
+export function timestampColumnForEventType(type: string): TaskTimestampColumn | undefined {
+  const dash = type.indexOf('-');
+  return SUBJECT_TO_COLUMN.get(dash < 0 ? type : type.slice(dash + 1));
+}
+
+/** Celery's PRECEDENCE: SUCCESS, FAILURE, (unknown/custom), REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING. */
+const PRECEDENCE: ReadonlyMap<string, number> = new Map([
+  [SUCCESS, 0],
+  [FAILURE, 1],
+  // 2: any custom state
+  [REVOKED, 3],
+  [STARTED, 4],
+  [RECEIVED, 5],
+  [REJECTED, 6],
+  [RETRY, 7],
+  [PENDING, 8],
+]);
+
+/** Index of the state in Celery's PRECEDENCE list: lower wins. Custom states are 2. */
+export const CUSTOM_PRECEDENCE = 2;
+
+export function precedence(state: string): number {
+  return PRECEDENCE.get(state) ?? CUSTOM_PRECEDENCE;
+}
+
+export function isReadyState(state: string): boolean {
+  return READY_STATES.has(state);
+}
+
+/** Non-terminal built-in states in precedence order, RETRY excluded (it is handled apart). */
+const PROGRESS_ORDER = [STARTED, RECEIVED, REJECTED, PENDING] as const;
+
+/**
+ * The state of a task given, for every state it went through, the newest timestamp of an event
+ * of that state. Order-independent by construction, and equal to Celery's in-order result for
+ * realistic life cycles (Celery: the best precedence among the states seen since the newest
+ * RETRY, RETRY itself bypassing precedence both ways):
+ *
+ * - SUCCESS, then FAILURE, win whenever present, whatever their timestamps (robust to clock skew
+ *   between workers: a retry stamped later by a fast clock cannot undo a success).
+ * - Then a custom state, unless a RETRY is at least as new as it (a task that reported progress
+ *   and then retried is RETRY, as in Celery). Among several, the newest wins (tie: the
+ *   lexicographically greatest name).
+ * - Then REVOKED, whenever present (a revoked task stays revoked, even if it retried).
+ * - Otherwise, when RETRY is present, only states seen strictly after the newest RETRY compete
+ *   (a retried task received again is RECEIVED); if none, RETRY. Without RETRY, the best
+ *   precedence among PENDING, RECEIVED, STARTED, REJECTED.
+ *
+ * Returns null when `at` is empty.
+ */
+export function resolveTaskState(at: ReadonlyMap<string, number>): string | null {
+  if (at.size === 0) return null;
+  if (at.has(SUCCESS)) return SUCCESS;
+  if (at.has(FAILURE)) return FAILURE;
+  const retryAt = at.get(RETRY);
+  let custom: string | null = null;
+  let customAt = -Infinity;
+  for (const [state, ts] of at) {
+    if (BUILTIN_STATES.has(state) || (retryAt !== undefined && ts <= retryAt)) continue;
+    if (custom === null || ts > customAt || (ts === customAt && state > custom)) {
+      custom = state;
+      customAt = ts;
+    }
+  }
+  if (custom !== null) return custom;
+  if (at.has(REVOKED)) return REVOKED;
+  for (const state of PROGRESS_ORDER) {
+    const ts = at.get(state);
+    if (ts === undefined) continue;
+    if (retryAt === undefined || ts > retryAt) return state;
+  }
+  return retryAt !== undefined ? RETRY : null;
+}

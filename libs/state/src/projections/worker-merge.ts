@@ -1,0 +1,258 @@
+/**
+ * Folds one stored event into a worker row. Pure (no I/O, `row` is never mutated) and, except for
+ * `online_since`, order-independent: folding any permutation of the same set of events from
+ * `undefined` gives the same row.
+ *
+ * Which events to pass:
+ * - every `worker-*` event of the worker (`event.hostname`), including the derived
+ *   `worker-offline` the collector's liveness policy appends (payload `reason: "heartbeat-timeout"`,
+ *   timestamp = the expiry instant in worker clock);
+ * - every `task-*` event EXCEPT `task-sent`: its hostname is the worker that ran it, and it only
+ *   counts as a sign of life. `task-sent` comes from a client (`gen<pid>@host`), not a worker, and
+ *   is refused (throws).
+ * Each stored event must be merged once (the log's dedup guarantees distinct events).
+ *
+ * Rules:
+ * - sw_ident, sw_ver, sw_sys, pid, freq, active, processed, loadavg (JSON text): from `worker-*`
+ *   events, each from the greatest-order-key event whose payload has the key; `source` from the
+ *   greatest-order-key event of all. Values of the wrong type are stored as null.
+ * - Alive events: worker-online, worker-heartbeat and task events. last_heartbeat_at = newest
+ *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
+ *   newest alive received_at; heartbeat_expires_at = last_seen_received_at +
+ *   (freq ?? defaultFreq) × expiryFactor (null when never alive).
+ * - Offline events: `worker-offline` (reason: the payload's `reason` when it is a non-empty
+ *   string, e.g. `heartbeat-timeout`, else `worker-offline`). The newest one by order key is kept
+ *   in merge_meta; status = offline when its timestamp >= last_seen_at (or the worker was never
+ *   seen alive), else online — a row with neither alive nor offline events is `online`.
+ *   offline_since / offline_reason = that event's timestamp / reason when offline, else null.
+ * - online_since (only when online, else null): the timestamp of the first alive event after the
+ *   newest offline event. merge_meta.on keeps the earliest alive timestamp known to be after the
+ *   current newest offline event. It is exact when no offline event arrives after alive events
+ *   newer than it (in particular in timestamp order, or with no offline event at all); when a
+ *   newer offline event arrives late and invalidates it, the earliest alive timestamp after it is
+ *   unknown and last_seen_at stands in for it (it is at least after the offline instant).
+ * - task_counts is '{}' on creation and never changed here (the projector maintains it).
+ * - first/last_position = min/max position.
+ *
+ * merge_meta layout: `{"o":[[timestamp,clock,dedup_key],…],"f":{column:index in o},
+ * "x":[index in o, reason],"on":timestamp}` (x: the newest offline event; both optional).
+ */
+import type { Selectable } from 'kysely';
+import type { WorkersTable } from '../schema';
+import type { StoredEvent } from '../stored-event';
+import {
+  buildKeyTable,
+  compareOrderKeys,
+  decodeFieldKeys,
+  decodeKeyRef,
+  orderKeyOf,
+  parseMeta,
+  type OrderKey,
+} from './order-key';
+
+export type WorkerRow = Selectable<WorkersTable>;
+
+export interface WorkerMergeOptions {
+  /** Multiplier of freq past which a silent worker is offline (Celery: 200% → 2). */
+  expiryFactor: number;
+  /** Heartbeat period (seconds) assumed when the worker never sent `freq` (Celery: 2). */
+  defaultFreq: number;
+}
+
+export const DEFAULT_WORKER_MERGE_OPTIONS: Readonly<WorkerMergeOptions> = Object.freeze({
+  expiryFactor: 2,
+  defaultFreq: 2,
+});
+
+export const OFFLINE_REASON_WORKER = 'worker-offline';
+export const OFFLINE_REASON_HEARTBEAT_TIMEOUT = 'heartbeat-timeout';
+
+type Coerce = (v: unknown) => string | number | null;
+
+const asText: Coerce = (v) => (typeof v === 'string' ? v : null);
+const asNumber: Coerce = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const asInteger: Coerce = (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+const asLoadavg: Coerce = (v) =>
+  Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? JSON.stringify(v) : null;
+
+type KeyedColumn =
+  | 'sw_ident'
+  | 'sw_ver'
+  | 'sw_sys'
+  | 'pid'
+  | 'freq'
+  | 'active'
+  | 'processed'
+  | 'loadavg'
+  | 'source';
+
+type FieldSpec = readonly [payloadKey: string, column: KeyedColumn, coerce: Coerce];
+
+const WORKER_FIELDS: readonly FieldSpec[] = [
+  ['sw_ident', 'sw_ident', asText],
+  ['sw_ver', 'sw_ver', asText],
+  ['sw_sys', 'sw_sys', asText],
+  ['pid', 'pid', asInteger],
+  ['freq', 'freq', asNumber],
+  ['active', 'active', asInteger],
+  ['processed', 'processed', asInteger],
+  ['loadavg', 'loadavg', asLoadavg],
+];
+
+/** Canonical order of `merge_meta.f`. */
+const KEYED_COLUMNS: readonly KeyedColumn[] = [...WORKER_FIELDS.map((f) => f[1]), 'source'];
+
+/** A row no event was merged into yet. */
+export function emptyWorkerRow(hostname: string): WorkerRow {
+  return {
+    hostname,
+    source: null,
+    status: 'online',
+    offline_reason: null,
+    sw_ident: null,
+    sw_ver: null,
+    sw_sys: null,
+    pid: null,
+    freq: null,
+    active: null,
+    processed: null,
+    loadavg: null,
+    last_heartbeat_at: null,
+    last_seen_at: null,
+    last_seen_received_at: null,
+    heartbeat_expires_at: null,
+    online_since: null,
+    offline_since: null,
+    task_counts: '{}',
+    first_position: 0,
+    last_position: 0,
+    merge_meta: '{}',
+  };
+}
+
+function hasKey(payload: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(payload, key) && payload[key] !== undefined;
+}
+
+function maxOf(a: number | null, b: number): number {
+  return a === null || b > a ? b : a;
+}
+
+function offlineReason(payload: Record<string, unknown>): string {
+  const reason = payload['reason'];
+  return typeof reason === 'string' && reason !== '' ? reason : OFFLINE_REASON_WORKER;
+}
+
+interface OfflineMark {
+  key: OrderKey;
+  reason: string;
+}
+
+function decodeOffline(meta: Record<string, unknown>): OfflineMark | null {
+  const x = meta['x'];
+  if (!Array.isArray(x) || typeof x[1] !== 'string') return null;
+  const key = decodeKeyRef(meta, x[0]);
+  return key === null ? null : { key, reason: x[1] };
+}
+
+/**
+ * Merges one stored event into `row` (undefined for a worker not seen yet) and returns the new
+ * row. Throws on `task-sent`, on events that are neither `worker-*` nor `task-*`, and on an event
+ * of another hostname.
+ */
+export function mergeWorkerEvent(
+  row: WorkerRow | undefined,
+  event: StoredEvent,
+  opts: WorkerMergeOptions = DEFAULT_WORKER_MERGE_OPTIONS,
+): WorkerRow {
+  const type = event.type;
+  const isWorkerEvent = type.startsWith('worker-');
+  if (!isWorkerEvent && !type.startsWith('task-')) {
+    throw new Error(`mergeWorkerEvent: not a worker or task event: ${type}`);
+  }
+  if (type === 'task-sent') {
+    throw new Error('mergeWorkerEvent: task-sent comes from a client, not a worker');
+  }
+  if (row !== undefined && row.hostname !== event.hostname) {
+    throw new Error(`mergeWorkerEvent: event of ${event.hostname} merged into row of ${row.hostname}`);
+  }
+  const base = row ?? emptyWorkerRow(event.hostname);
+  const next: WorkerRow = { ...base };
+  const cells = next as unknown as Record<KeyedColumn, string | number | null>;
+
+  const meta = parseMeta(base.merge_meta);
+  const keys = decodeFieldKeys(meta);
+  let offline = decodeOffline(meta);
+  let aliveSince: number | null = typeof meta['on'] === 'number' ? meta['on'] : null;
+  const key = orderKeyOf(event);
+  // Every merge records the source's key: without it (and positions), nothing was merged yet.
+  const first = !keys.has('source') && base.first_position === 0 && base.last_position === 0;
+
+  const take = (column: KeyedColumn, value: string | number | null): void => {
+    const current = keys.get(column);
+    if (current === undefined || compareOrderKeys(key, current) >= 0) {
+      cells[column] = value;
+      keys.set(column, key);
+    }
+  };
+
+  const payload = event.payload;
+  if (isWorkerEvent) {
+    for (const [payloadKey, column, coerce] of WORKER_FIELDS) {
+      if (hasKey(payload, payloadKey)) take(column, coerce(payload[payloadKey]));
+    }
+  }
+  take('source', event.source);
+
+  const ts = event.timestamp;
+  if (type === 'worker-offline') {
+    if (offline === null || compareOrderKeys(key, offline.key) > 0) {
+      const previousAt = offline === null ? null : offline.key[0];
+      offline = { key, reason: offlineReason(payload) };
+      if (previousAt === null || ts > previousAt) {
+        // The earliest alive instant after the new offline instant: still known if the one we
+        // had is after it; otherwise unknown, and the newest sign of life stands in for it.
+        if (aliveSince === null || aliveSince <= ts) {
+          aliveSince = base.last_seen_at !== null && base.last_seen_at > ts ? base.last_seen_at : null;
+        }
+      }
+    }
+  } else if (type === 'worker-online' || type === 'worker-heartbeat' || !isWorkerEvent) {
+    if (isWorkerEvent) next.last_heartbeat_at = maxOf(base.last_heartbeat_at, ts);
+    next.last_seen_at = maxOf(base.last_seen_at, ts);
+    next.last_seen_received_at = maxOf(base.last_seen_received_at, event.received_at);
+    if (offline === null || ts > offline.key[0]) aliveSince = aliveSince === null ? ts : Math.min(aliveSince, ts);
+  }
+
+  next.heartbeat_expires_at =
+    next.last_seen_received_at === null
+      ? null
+      : next.last_seen_received_at + (next.freq ?? opts.defaultFreq) * opts.expiryFactor;
+
+  const offlineAt = offline === null ? null : offline.key[0];
+  const isOffline = offline !== null && offlineAt !== null && (next.last_seen_at === null || offlineAt >= next.last_seen_at);
+  next.status = isOffline ? 'offline' : 'online';
+  next.offline_since = isOffline ? offlineAt : null;
+  next.offline_reason = isOffline && offline !== null ? offline.reason : null;
+  next.online_since = isOffline ? null : (aliveSince ?? next.last_seen_at);
+
+  next.first_position = first ? event.position : Math.min(base.first_position, event.position);
+  next.last_position = first ? event.position : Math.max(base.last_position, event.position);
+  next.merge_meta = encodeMeta(keys, offline, aliveSince);
+  return next;
+}
+
+function encodeMeta(keys: ReadonlyMap<string, OrderKey>, offline: OfflineMark | null, aliveSince: number | null): string {
+  const all: OrderKey[] = [...keys.values()];
+  if (offline !== null) all.push(offline.key);
+  const { table, indexOf } = buildKeyTable(all);
+  const f: Record<string, number> = {};
+  for (const column of KEYED_COLUMNS) {
+    const k = keys.get(column);
+    if (k !== undefined) f[column] = indexOf(k);
+  }
+  const meta: Record<string, unknown> = { o: table, f };
+  if (offline !== null) meta['x'] = [indexOf(offline.key), offline.reason];
+  if (aliveSince !== null) meta['on'] = aliveSince;
+  return JSON.stringify(meta);
+}

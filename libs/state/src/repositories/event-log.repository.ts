@@ -1,0 +1,136 @@
+/** The append-only event log and its rejected messages: the only SQL that touches them. */
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema';
+import { rejectionDedupKey, type NewEvent, type NewRejection } from '../new-event';
+import type { StoredEvent } from '../stored-event';
+
+/** Rows per INSERT statement: under SQLite's 32 766 and Postgres's 65 535 bound parameters. */
+const EVENT_CHUNK = 500;
+const REJECTION_CHUNK = 200;
+
+export class EventLogRepository {
+  /**
+   * Appends events whose dedup_key is new; returns those stored, in position order. Events already
+   * in the log (redelivered, or stored by another collector) are skipped silently.
+   */
+  async append(trx: Kysely<DB>, events: readonly NewEvent[]): Promise<StoredEvent[]> {
+    const stored: StoredEvent[] = [];
+    // The same event twice inside one batch: keep the first.
+    const unique = dedupeWithinBatch(events);
+    for (let i = 0; i < unique.length; i += EVENT_CHUNK) {
+      const chunk = unique.slice(i, i + EVENT_CHUNK);
+      const rows = await trx
+        .insertInto('events')
+        .values(
+          chunk.map((e) => ({
+            dedup_key: e.dedup_key,
+            source: e.source,
+            type: e.type,
+            hostname: e.hostname,
+            uuid: e.uuid,
+            clock: e.clock,
+            timestamp: e.timestamp,
+            received_at: e.received_at,
+            payload: e.payload_json,
+          })),
+        )
+        .onConflict((oc) => oc.column('dedup_key').doNothing())
+        .returning(['position', 'dedup_key'])
+        .execute();
+      const byKey = new Map(chunk.map((e) => [e.dedup_key, e]));
+      for (const row of rows) {
+        const e = byKey.get(row.dedup_key)!;
+        stored.push({
+          position: row.position,
+          dedup_key: e.dedup_key,
+          source: e.source,
+          type: e.type,
+          hostname: e.hostname,
+          uuid: e.uuid,
+          clock: e.clock,
+          timestamp: e.timestamp,
+          received_at: e.received_at,
+          payload: e.payload,
+        });
+      }
+    }
+    stored.sort((a, b) => a.position - b.position);
+    return stored;
+  }
+
+  /** Keeps rejected messages aside; returns how many were new. */
+  async storeRejected(trx: Kysely<DB>, rejections: readonly NewRejection[]): Promise<number> {
+    let inserted = 0;
+    for (let i = 0; i < rejections.length; i += REJECTION_CHUNK) {
+      const chunk = rejections.slice(i, i + REJECTION_CHUNK);
+      const rows = await trx
+        .insertInto('rejected_messages')
+        .values(
+          chunk.map((r) => ({
+            dedup_key: rejectionDedupKey(r),
+            source: r.source,
+            reason: r.reason,
+            detail: r.detail,
+            routing_key: r.routing_key,
+            content_type: r.content_type,
+            raw: r.raw,
+            raw_size: r.raw_size,
+            received_at: r.received_at,
+          })),
+        )
+        .onConflict((oc) => oc.column('dedup_key').doNothing())
+        .returning('id')
+        .execute();
+      inserted += rows.length;
+    }
+    return inserted;
+  }
+
+  /** Events after a position, in position order. */
+  async readAfter(db: Kysely<DB>, afterPosition: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await db
+      .selectFrom('events')
+      .selectAll()
+      .where('position', '>', afterPosition)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      position: r.position,
+      dedup_key: r.dedup_key,
+      source: r.source,
+      type: r.type,
+      hostname: r.hostname,
+      uuid: r.uuid,
+      clock: r.clock,
+      timestamp: r.timestamp,
+      received_at: r.received_at,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+    }));
+  }
+
+  async lastPosition(db: Kysely<DB>): Promise<number> {
+    const row = await db.selectFrom('events').select((eb) => eb.fn.max('position').as('p')).executeTakeFirst();
+    return Number(row?.p ?? 0);
+  }
+
+  async countEvents(db: Kysely<DB>): Promise<number> {
+    const row = await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}
+
+function dedupeWithinBatch(events: readonly NewEvent[]): readonly NewEvent[] {
+  const seen = new Set<string>();
+  let duplicate = false;
+  for (const e of events) {
+    if (seen.has(e.dedup_key)) {
+      duplicate = true;
+      break;
+    }
+    seen.add(e.dedup_key);
+  }
+  if (!duplicate) return events;
+  seen.clear();
+  return events.filter((e) => (seen.has(e.dedup_key) ? false : (seen.add(e.dedup_key), true)));
+}

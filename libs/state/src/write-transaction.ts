@@ -1,0 +1,32 @@
+/**
+ * The one way to write: a transaction that serialises writers, so that positions become visible
+ * in commit order (a reader tailing by position never skips a late-committed event).
+ * SQLite: BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout).
+ * Postgres: a transaction-scoped advisory lock shared by every collector on the database.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './database';
+import type { DB } from './schema';
+
+/** Arbitrary constant naming the event-log append lock in pg_advisory_xact_lock. */
+const APPEND_LOCK_KEY = 7_346_100_001;
+
+export async function withWriteTransaction<T>(database: Database, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (database.dialect === 'postgres') {
+    return database.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
+      return work(trx);
+    });
+  }
+  return database.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await work(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}
