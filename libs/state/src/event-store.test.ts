@@ -108,7 +108,7 @@ describe.each(DIALECTS)('EventStore on %s', (dialect) => {
     for (let i = 0; i < 40; i += 1) events.push(...successfulTask(`t-${i}`, T0 + i, `celery@w${i % 3}`));
     for (let i = 0; i < 10; i += 1) events.push(heartbeat(`celery@w${i % 3}`, T0 + i * 2, 100 + i));
     events.push(event({ type: 'task-failed', hostname: 'celery@w1', uuid: 't-7', exception: "ValueError('x')", traceback: 'Traceback…', timestamp: T0 + 7.5, clock: 9 }));
-    events.push(event({ type: 'worker-offline', hostname: 'celery@w2', timestamp: T0 + 60, reason: 'heartbeat-timeout', clock: null }, 'collector:liveness'));
+    events.push(event({ type: 'worker-offline', hostname: 'celery@w2', timestamp: T0 + 60, reason: 'heartbeat-timeout' }, 'collector:liveness'));
     events.push(event({ type: 'collector-gap', hostname: 'celery-monitor@x', timestamp: T0 + 61, gap_from: T0, gap_to: T0 + 61 }, 'collector:gap'));
     // Shuffle deterministically and append in uneven batches, as a live stream would.
     const shuffled = events.map((e, i) => ({ e, k: (i * 7919) % events.length })).sort((a, b) => a.k - b.k).map((x) => x.e);
