@@ -20,7 +20,7 @@ export function heartbeatTimeoutEvent(worker: WorkerRecord, expiryFactor: number
     timestamp: lastSeenAt + freq * expiryFactor,
     reason: 'heartbeat-timeout',
     last_seen_at: lastSeenAt,
-    freq,
+    heartbeat_freq: freq,
     expiry_factor: expiryFactor,
     broker_source: worker.source,
   };

@@ -503,3 +503,18 @@ describe('mergeWorkerEvent: order-independence (property)', () => {
     );
   });
 });
+
+describe('mergeWorkerEvent: derived events keep the broker source', () => {
+  it('a collector:liveness worker-offline names the broker from its payload, not itself', () => {
+    const base = {
+      dedup_key: 'a', hostname: 'celery@w9', uuid: null, clock: 1, received_at: 1_795_000_000.5,
+    };
+    const heartbeat = { ...base, position: 1, source: 'rabbit', type: 'worker-heartbeat', timestamp: 1_795_000_000, payload: { type: 'worker-heartbeat', hostname: 'celery@w9', freq: 2, timestamp: 1_795_000_000 } };
+    const derived = {
+      ...base, position: 2, dedup_key: 'b', clock: null, source: 'collector:liveness', type: 'worker-offline', timestamp: 1_795_000_004,
+      payload: { type: 'worker-offline', hostname: 'celery@w9', timestamp: 1_795_000_004, reason: 'heartbeat-timeout', broker_source: 'rabbit', heartbeat_freq: 2 },
+    };
+    const row = mergeWorkerEvent(mergeWorkerEvent(undefined, heartbeat), derived);
+    expect(row).toMatchObject({ status: 'offline', offline_reason: 'heartbeat-timeout', source: 'rabbit', freq: 2 });
+  });
+});

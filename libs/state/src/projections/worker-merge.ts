@@ -15,7 +15,8 @@
  * Rules:
  * - sw_ident, sw_ver, sw_sys, pid, freq, active, processed, loadavg (JSON text): from `worker-*`
  *   events, each from the greatest-order-key event whose payload has the key; `source` from the
- *   greatest-order-key event of all. Values of the wrong type are stored as null.
+ *   greatest-order-key event of all (for a derived `collector:*` event, its payload's
+ *   `broker_source`, so the row always names the broker). Values of the wrong type are stored as null.
  * - Alive events: worker-online, worker-heartbeat and task events. last_heartbeat_at = newest
  *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
  *   newest alive received_at; heartbeat_expires_at = last_seen_received_at +
@@ -202,7 +203,11 @@ export function mergeWorkerEvent(
       if (hasKey(payload, payloadKey)) take(column, coerce(payload[payloadKey]));
     }
   }
-  take('source', event.source);
+  // Derived events (source `collector:*`) name the broker the worker lives on in `broker_source`:
+  // the row keeps that, so it always says where the worker can be reached.
+  const brokerSource =
+    event.source.startsWith('collector:') && typeof payload['broker_source'] === 'string' ? payload['broker_source'] : event.source;
+  take('source', brokerSource);
 
   const ts = event.timestamp;
   if (type === 'worker-offline') {
