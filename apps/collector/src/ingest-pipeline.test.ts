@@ -1,0 +1,111 @@
+/**
+ * The ingest pipeline against a real SQLite store: deliveries are acknowledged only after the
+ * transaction holding their events committed; a failing transaction acknowledges nothing, loses
+ * nothing, and is retried until it succeeds.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CeleryEvent, EventDelivery, RejectedMessage } from '../../../libs/broker/src';
+import { EventStore } from '../../../libs/state/src';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/test-databases';
+import { waitFor } from '../../../test/support/wait-for';
+import { IngestPipeline, type Acknowledger } from './ingest-pipeline';
+import { createLogger } from './logger';
+import { CollectorMetrics } from './metrics';
+
+const T = 1_795_486_235;
+
+function heartbeatEvent(i: number): CeleryEvent {
+  const fields = { type: 'worker-heartbeat', hostname: 'celery@p1', timestamp: T + i, clock: i, freq: 2, active: 0, processed: i };
+  return { type: fields.type, hostname: fields.hostname, timestamp: fields.timestamp, clock: i, uuid: null, fields };
+}
+
+function delivery(i: number, rejected: RejectedMessage[] = []): EventDelivery {
+  return { source: 'rabbit', receivedAt: T + i, result: { events: [heartbeatEvent(i)], rejected }, token: i };
+}
+
+class RecordingAcker implements Acknowledger {
+  readonly acked: number[] = [];
+  constructor(private readonly store: EventStore) {}
+  acknowledge(deliveries: readonly EventDelivery[]): void {
+    // At the moment of the ack, the events must already be readable from the database.
+    const count = (this.store.database.sqlite!.prepare('select count(*) as n from events').get() as { n: number }).n;
+    for (const d of deliveries) {
+      expect(count).toBeGreaterThanOrEqual((d.token as number) + 1);
+      this.acked.push(d.token as number);
+    }
+  }
+}
+
+describe('IngestPipeline', () => {
+  let db: TestDatabase;
+  let store: EventStore;
+  let acker: RecordingAcker;
+  let pipeline: IngestPipeline;
+  const metrics = new CollectorMetrics();
+
+  beforeEach(async () => {
+    db = createTestDatabase('sqlite');
+    store = await EventStore.open(db.url);
+    acker = new RecordingAcker(store);
+    pipeline = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent'), {
+      maxEvents: 3,
+      maxDelayMs: 5,
+      retryBackoff: { initialMs: 20, maxMs: 50 },
+    });
+  });
+
+  afterEach(async () => {
+    await pipeline.close();
+    await store.close();
+    await db.drop();
+  });
+
+  it('acknowledges every delivery, in order, after its commit', async () => {
+    for (let i = 0; i < 10; i += 1) pipeline.push(delivery(i));
+    await pipeline.flush();
+    expect(acker.acked).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await store.readEvents(0, 100)).toHaveLength(10);
+    expect(pipeline.pendingItems).toBe(0);
+  });
+
+  it('stores rejected messages and acknowledges them like the rest', async () => {
+    const bad: RejectedMessage = { reason: 'not-json', detail: 'Unexpected token', routingKey: 'task.multi', contentType: 'application/json', raw: Buffer.from('{'), rawSize: 1 };
+    pipeline.push(delivery(0, [bad]));
+    await pipeline.flush();
+    expect(acker.acked).toEqual([0]);
+    const rows = store.database.sqlite!.prepare('select reason, source from rejected_messages').all();
+    expect(rows).toEqual([{ reason: 'not-json', source: 'rabbit' }]);
+  });
+
+  it('acknowledges nothing while commits fail, retries, and loses nothing', async () => {
+    // Break the database from outside: the event log table disappears.
+    const other = new BetterSqlite3(store.database.sqlite!.name);
+    other.exec('alter table events rename to events_hidden');
+    for (let i = 0; i < 4; i += 1) pipeline.push(delivery(i));
+    await waitFor(() => pipeline.lastCommit.error !== null || undefined, { timeoutMs: 5_000, description: 'a failed commit' });
+    await new Promise((resolve) => setTimeout(resolve, 150)); // several retries happen meanwhile
+    expect(acker.acked).toEqual([]);
+    expect(pipeline.lastCommit.error).toMatch(/no such table: events/);
+
+    other.exec('alter table events_hidden rename to events');
+    other.close();
+    await pipeline.flush();
+    expect(acker.acked).toEqual([0, 1, 2, 3]);
+    expect((await store.readEvents(0, 100)).map((e) => e.clock)).toEqual([0, 1, 2, 3]);
+    expect(pipeline.lastCommit.error).toBeNull();
+  });
+
+  it('commits derived events in the same serial order', async () => {
+    pipeline.push(delivery(0));
+    const { stored } = await pipeline.appendDerived([
+      {
+        source: 'collector:gap', type: 'collector-gap', hostname: 'celery-monitor@x', uuid: null, clock: null, timestamp: T + 5,
+        received_at: T + 5, payload: { type: 'collector-gap' }, payload_json: '{"type":"collector-gap"}', dedup_key: 'gap-1',
+      },
+    ]);
+    expect(stored.map((e) => e.type)).toContain('collector-gap');
+    await pipeline.flush();
+    expect(acker.acked).toEqual([0]);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The Redis event source against the real Redis on this machine. Channels use database 7 so
+ * Celery workers of other tests (database 0) never interfere.
+ */
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DECODE_OPTIONS } from '../celery-event';
+import type { EventDelivery, SourceStatusEvent } from '../event-source';
+import { silentLogger } from '../logger';
+import { RedisEventSource, type RedisEventSourceOptions } from './redis-event-source';
+import { kombuEnvelope } from './kombu-envelope';
+import { killRedisClients } from '../../../../test/support/broker-admin';
+import { waitFor } from '../../../../test/support/wait-for';
+
+const URL = `${process.env.CM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'}/7`;
+const T = Date.now() / 1000;
+
+describe('RedisEventSource on Redis', () => {
+  let publisher: Redis;
+  let listener: Redis;
+  const pidbox: Buffer[] = [];
+  const sources: RedisEventSource[] = [];
+
+  beforeAll(async () => {
+    publisher = new Redis(URL);
+    listener = new Redis(URL);
+    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => pidbox.push(message));
+    await listener.subscribe('/7.celery.pidbox', 'app1:/7.celery.pidbox');
+  });
+
+  afterEach(async () => {
+    await Promise.all(sources.splice(0).map((s) => s.stop()));
+  });
+
+  afterAll(async () => {
+    publisher.disconnect();
+    listener.disconnect();
+  });
+
+  function newSource(overrides: Partial<RedisEventSourceOptions> = {}) {
+    const name = `redis-test-${randomBytes(4).toString('hex')}`;
+    const source = new RedisEventSource({ name, url: URL, decode: DEFAULT_DECODE_OPTIONS, logger: silentLogger, backoff: { initialMs: 50, maxMs: 300 }, ...overrides });
+    sources.push(source);
+    const deliveries: EventDelivery[] = [];
+    const statuses: SourceStatusEvent[] = [];
+    source.start({ onDelivery: (d) => deliveries.push(d), onStatus: (s) => statuses.push(s) });
+    return { source, name, deliveries, statuses };
+  }
+
+  function publishEvent(channel: string, body: unknown, routingKey: string) {
+    return publisher.publish(channel, kombuEnvelope(body, 'celeryev', routingKey, { hostname: 'celery@r' }, 1));
+  }
+
+  it('listens on /{db}.celeryev/* and decodes kombu envelopes', async () => {
+    const s = newSource();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    expect(s.statuses.find((x) => x.kind === 'gap')).toMatchObject({ kind: 'gap', from: null });
+    const host = `celery@redis-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/task.multi', [
+      { type: 'task-succeeded', hostname: host, timestamp: T, clock: 3, uuid: 'r-1', result: '5', runtime: 0.01 },
+    ], 'task.multi');
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 4, freq: 2 }, 'worker.heartbeat');
+    await publisher.publish('/7.celeryev/task.multi', 'not an envelope');
+    await waitFor(() => s.deliveries.length >= 3 || undefined, { timeoutMs: 10_000, description: '3 deliveries' });
+    expect(s.deliveries[0]!.result.events[0]).toMatchObject({ type: 'task-succeeded', uuid: 'r-1', fields: { result: '5' } });
+    expect(s.deliveries[0]!.source).toBe(s.name);
+    expect(s.deliveries[1]!.result.events[0]).toMatchObject({ type: 'worker-heartbeat', hostname: host });
+    expect(s.deliveries[2]!.result.rejected[0]).toMatchObject({ reason: 'bad-envelope' });
+  });
+
+  it('honours global_keyprefix (and ignores channels without it)', async () => {
+    const s = newSource({ globalKeyprefix: 'app1:' });
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: 'celery@plain', timestamp: T, clock: 1 }, 'worker.heartbeat');
+    await publishEvent('app1:/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: 'celery@prefixed', timestamp: T, clock: 1 }, 'worker.heartbeat');
+    await waitFor(() => s.deliveries.length >= 1 || undefined, { timeoutMs: 10_000, description: 'prefixed delivery' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.deliveries.map((d) => d.result.events[0]?.hostname)).toEqual(['celery@prefixed']);
+    // The heartbeat wake-up goes to the prefixed pidbox channel too.
+    await waitFor(() => pidbox.some((m) => decodePidbox(m).exchange === 'celery.pidbox') || undefined, { timeoutMs: 5_000, description: 'pidbox broadcast' });
+  });
+
+  it('after a lost connection: resubscribes, reports the gap, and asks workers for heartbeats', async () => {
+    const s = newSource();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    const before = pidbox.length;
+    const killedAt = Date.now() / 1000;
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1);
+    const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after reconnect' });
+    expect(gap.kind === 'gap' && gap.from! >= killedAt - 1 && gap.to >= gap.from!).toBe(true);
+    expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
+    const wake = await waitFor(() => pidbox.slice(before).map(decodePidbox).find((m) => m.body.method === 'heartbeat'), { timeoutMs: 5_000, description: 'heartbeat broadcast' });
+    expect(wake.body).toMatchObject({ method: 'heartbeat', arguments: {}, destination: null });
+    expect(typeof wake.headers.expires).toBe('number');
+
+    const host = `celery@after-gap-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+    await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery after reconnect' });
+  });
+});
+
+function decodePidbox(message: Buffer): { exchange: string; body: Record<string, unknown>; headers: Record<string, unknown> } {
+  const envelope = JSON.parse(message.toString()) as { body: string; headers: Record<string, unknown>; properties: { delivery_info: { exchange: string } } };
+  return {
+    exchange: envelope.properties.delivery_info.exchange,
+    body: JSON.parse(Buffer.from(envelope.body, 'base64').toString()) as Record<string, unknown>,
+    headers: envelope.headers,
+  };
+}
