@@ -6,7 +6,7 @@
 import { EventStore, migrateToLatest } from '../../libs/state/src';
 import { Collector } from './src/collector';
 import { ConfigError, helpText, loadConfig, parseCommandLine } from './src/config';
-import { createLogger } from './src/logger';
+import { createLogger } from '../../libs/logging/src/logger';
 import { rebuildProgressReporter } from './src/rebuild-progress';
 
 async function main(): Promise<number> {
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 'collector');
 
   if (command === 'migrate') {
     const store = await EventStore.open(config.databaseUrl, { migrate: false });

@@ -13,7 +13,7 @@ import { createEventSources } from './event-sources';
 import { CollectorHttpServer, type ReadinessCheck } from './http-server';
 import { IngestPipeline } from './ingest-pipeline';
 import { LivenessPolicy } from './liveness-policy';
-import type { AppLogger } from './logger';
+import type { AppLogger } from '../../../libs/logging/src/logger';
 import { CollectorMetrics } from './metrics';
 
 const BACKLOG_POLL_MS = 5_000;

@@ -10,7 +10,7 @@ import { EventStore } from '../../../libs/state/src';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-databases';
 import { waitFor } from '../../../test/support/wait-for';
 import { IngestPipeline, type Acknowledger } from './ingest-pipeline';
-import { createLogger } from './logger';
+import { createLogger } from '../../../libs/logging/src/logger';
 import { CollectorMetrics } from './metrics';
 
 const T = 1_795_486_235;
@@ -48,7 +48,7 @@ describe('IngestPipeline', () => {
     db = createTestDatabase('sqlite');
     store = await EventStore.open(db.url);
     acker = new RecordingAcker(store);
-    pipeline = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent'), {
+    pipeline = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent', 'collector'), {
       maxEvents: 3,
       maxDelayMs: 5,
       retryBackoff: { initialMs: 20, maxMs: 50 },

@@ -6,7 +6,7 @@
  */
 import { backoffDelay, type BackoffOptions, type EventDelivery } from '../../../libs/broker/src';
 import { newEvent, type AppendResult, type EventStore, type NewEvent, type NewRejection } from '../../../libs/state/src';
-import type { AppLogger } from './logger';
+import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
 
 export interface Acknowledger {

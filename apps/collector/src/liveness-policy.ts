@@ -8,7 +8,7 @@
 import type { EventStore } from '../../../libs/state/src';
 import type { SourceStatus } from '../../../libs/broker/src';
 import { heartbeatTimeoutEvent } from './derived-events';
-import type { AppLogger } from './logger';
+import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
 
 export interface LivenessView {

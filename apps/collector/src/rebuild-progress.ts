@@ -1,6 +1,6 @@
 /** A progress bar on a terminal; periodic log lines otherwise. */
 import type { RebuildProgress } from '../../../libs/state/src';
-import type { AppLogger } from './logger';
+import type { AppLogger } from '../../../libs/logging/src/logger';
 
 export function rebuildProgressReporter(logger: AppLogger, stream: NodeJS.WriteStream = process.stderr): (p: RebuildProgress) => void {
   const started = Date.now();

@@ -3,7 +3,7 @@
  * Postgres (pg). Everything dialect-specific about connecting lives here.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type LogEvent } from 'kysely';
 import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -28,6 +28,8 @@ export interface OpenDatabaseOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** Postgres pool size (default 4). */
   poolSize?: number;
+  /** Called after every SQL statement with its duration (ms): for metrics and N+1 tests. */
+  onQuery?: (durationMs: number, sql: string) => void;
 }
 
 export class DatabaseUrlError extends Error {}
@@ -61,7 +63,7 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
   sqlite.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), log: queryLogger(options) });
   return {
     db,
     dialect: 'sqlite',
@@ -92,8 +94,14 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     types: types as pg.CustomTypesConfig,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
   return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, close: () => db.destroy() };
+}
+
+function queryLogger(options: OpenDatabaseOptions): ((event: LogEvent) => void) | undefined {
+  const onQuery = options.onQuery;
+  if (!onQuery) return undefined;
+  return (event) => onQuery(event.queryDurationMillis, event.query.sql);
 }
 
 export function redactUrl(url: string): string {

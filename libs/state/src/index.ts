@@ -8,3 +8,4 @@ export type { TaskRecord } from './repositories/task.repository';
 export type { WorkerRecord } from './repositories/worker.repository';
 export type { SourceCheckpoint } from './repositories/checkpoint.repository';
 export { DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';
+export { WorkerQueries, type WorkerListQuery } from './read/worker-queries';

@@ -3,7 +3,7 @@ import pino from 'pino';
 
 export type AppLogger = pino.Logger;
 
-export function createLogger(level: string, name = 'collector'): AppLogger {
+export function createLogger(level: string, name: 'collector' | 'api'): AppLogger {
   return pino({
     name,
     level,

@@ -1,0 +1,34 @@
+/**
+ * Apollo plugin: rejects operations over the depth/cost limits before they run, and records
+ * request counts and latency by operation.
+ */
+import type { ApolloDriverConfig } from '@nestjs/apollo';
+import type { ApiMetrics } from '../api-metrics';
+import { queryTooComplex } from './errors';
+import { checkQueryLimits, measureOperation, type QueryLimits } from './query-limits';
+
+/** The plugin type as the Nest Apollo driver sees it (one copy of @apollo/server's types). */
+export type ApolloPlugin = NonNullable<ApolloDriverConfig['plugins']>[number];
+
+export function operationsPlugin(metrics: ApiMetrics, limits: QueryLimits): ApolloPlugin {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async didResolveOperation(ctx) {
+          const cost = measureOperation(ctx.schema, ctx.document, ctx.operationName, ctx.request.variables, limits.defaultPageSize);
+          const problem = checkQueryLimits(cost, limits);
+          if (problem) throw queryTooComplex(problem);
+        },
+        async willSendResponse(ctx) {
+          const operation = ctx.operationName ?? ctx.operation?.name?.value ?? 'anonymous';
+          const type = ctx.operation?.operation ?? 'unknown';
+          const body = ctx.response.body;
+          const failed = body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0;
+          metrics.requests.inc({ operation, type, outcome: failed ? 'error' : 'ok' });
+          metrics.requestSeconds.observe({ operation, type }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** Conversions between stored values and GraphQL values. */
+
+/** Epoch seconds (as stored) to a Date for `DateTime` fields. */
+export function toDate(epochSeconds: number | null | undefined): Date | null {
+  return epochSeconds === null || epochSeconds === undefined ? null : new Date(epochSeconds * 1000);
+}
+
+/** A `DateTime` argument to epoch seconds. */
+export function toEpochSeconds(date: Date | null | undefined): number | null {
+  return date === null || date === undefined ? null : date.getTime() / 1000;
+}
+
+/** Shell-style glob (`*`, `?`) to an anchored, case-sensitive regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}

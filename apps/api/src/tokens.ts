@@ -1,0 +1,12 @@
+/** Injection tokens of the API's providers that are not classes. */
+export const API_CONFIG = Symbol('API_CONFIG');
+export const DATABASE = Symbol('DATABASE');
+export const LOGGER = Symbol('LOGGER');
+/** Optional provider of how far the subscription tail trails the log (see TailHealth). */
+export const TAIL_HEALTH = Symbol('TAIL_HEALTH');
+
+export interface TailHealth {
+  /** Seconds the tail has been behind the log head, 0 when current, null before its first read. */
+  lagSeconds(): number | null;
+  position(): number;
+}
