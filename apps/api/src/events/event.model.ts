@@ -1,0 +1,25 @@
+/** GraphQL types of stored events (the log). */
+import { Field, Float, ID, InputType, ObjectType } from '@nestjs/graphql';
+import { JSONScalar } from '../graphql/json.scalar';
+
+@ObjectType('Event', { description: 'One event of the log, as stored: Celery events and the collector\'s derived events.' })
+export class EventModel {
+  @Field(() => Float, { description: 'Global log position: the cursor for audits and subscriptions' }) position!: number;
+  @Field(() => String, { description: 'task-succeeded, worker-heartbeat, worker-offline, collector-gap, …' }) type!: string;
+  @Field(() => String, { description: 'Broker source name, or collector:liveness / collector:gap for derived events' }) source!: string;
+  @Field(() => String) hostname!: string;
+  @Field(() => ID, { nullable: true, description: 'Task id for task events' }) uuid!: string | null;
+  @Field(() => Float, { nullable: true, description: 'Lamport clock of the sender' }) clock!: number | null;
+  @Field(() => Float, { description: 'Epoch seconds as sent (full precision)' }) timestamp!: number;
+  @Field(() => Date, { description: 'timestamp as a date (millisecond precision)' }) time!: Date;
+  @Field(() => Date, { description: 'When the collector received it' }) receivedAt!: Date;
+  @Field(() => JSONScalar, { description: 'The full event as sent' }) payload!: Record<string, unknown>;
+}
+
+@InputType({ description: 'Events to select; every given criterion must hold.' })
+export class EventFilter {
+  @Field(() => [String], { nullable: true, description: 'Event types, e.g. ["task-failed", "worker-offline"]' }) types?: string[];
+  @Field(() => String, { nullable: true }) hostname?: string;
+  @Field(() => ID, { nullable: true }) uuid?: string;
+  @Field(() => [String], { nullable: true, description: 'Source names' }) source?: string[];
+}
