@@ -9,6 +9,7 @@ import { migrateToLatest } from './migrate';
 import type { NewEvent, NewRejection } from './new-event';
 import type { StoredEvent } from './stored-event';
 import { withWriteTransaction } from './write-transaction';
+import { StatementCache } from './sqlite/statement-cache';
 import { EventLogRepository } from './repositories/event-log.repository';
 import { TaskRepository, type TaskRecord } from './repositories/task.repository';
 import { WorkerRepository, type WorkerRecord } from './repositories/worker.repository';
@@ -40,8 +41,8 @@ export interface EventStoreOptions extends OpenDatabaseOptions {
 }
 
 export class EventStore {
-  private readonly log = new EventLogRepository();
-  private readonly tasks = new TaskRepository();
+  private readonly log: EventLogRepository;
+  private readonly tasks: TaskRepository;
   private readonly workers = new WorkerRepository();
   private readonly checkpoints = new CheckpointRepository();
   private readonly projector: BatchProjector;
@@ -50,6 +51,9 @@ export class EventStore {
     readonly database: Database,
     readonly liveness: LivenessOptions,
   ) {
+    const statements = database.sqlite ? new StatementCache(database.sqlite) : null;
+    this.log = new EventLogRepository(statements);
+    this.tasks = new TaskRepository(statements);
     this.projector = new BatchProjector(this.tasks, this.workers, this.checkpoints, liveness);
   }
 

@@ -9,8 +9,8 @@ import type { StoredEvent } from '../stored-event';
 import type { TaskRecord, TaskRepository } from '../repositories/task.repository';
 import type { WorkerRecord, WorkerRepository } from '../repositories/worker.repository';
 import type { CheckpointRepository } from '../repositories/checkpoint.repository';
-import { mergeTaskEvent } from './task-merge';
-import { emptyWorkerRow, mergeWorkerEvent } from './worker-merge';
+import { mergeTaskEvents } from './task-merge';
+import { emptyWorkerRow, mergeWorkerEvents } from './worker-merge';
 
 export const PROJECTION_NAME = 'tasks_workers';
 
@@ -42,16 +42,12 @@ export class BatchProjector {
 
   async project(trx: Kysely<DB>, events: readonly StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const taskEvents = events.filter(isTaskEvent);
-    const uuids = [...new Set(taskEvents.map((e) => e.uuid!))];
-    const taskRows = await this.tasks.findByUuids(trx, uuids);
-    const before = new Map<string, { worker: string | null; state: string }>();
-    for (const [uuid, row] of taskRows) before.set(uuid, { worker: row.worker, state: row.state });
-
-    for (const e of taskEvents) {
-      const uuid = e.uuid!;
-      taskRows.set(uuid, mergeTaskEvent(taskRows.get(uuid), e) as TaskRecord);
-    }
+    // Each task and each worker is folded once per batch, its events in position order.
+    const byTask = groupBy(events.filter(isTaskEvent), (e) => e.uuid!);
+    const uuids = [...byTask.keys()];
+    const beforeRows = await this.tasks.findByUuids(trx, uuids);
+    const taskRows = new Map(beforeRows);
+    for (const [uuid, taskEvents] of byTask) taskRows.set(uuid, mergeTaskEvents(beforeRows.get(uuid), taskEvents) as TaskRecord);
     const countDeltas = new Map<string, Map<string, number>>();
     const bump = (worker: string | null, state: string, by: number) => {
       if (worker === null) return;
@@ -61,27 +57,38 @@ export class BatchProjector {
     };
     for (const uuid of uuids) {
       const after = taskRows.get(uuid)!;
-      const prior = before.get(uuid);
+      const prior = beforeRows.get(uuid);
       if (prior && prior.worker === after.worker && prior.state === after.state) continue;
       if (prior) bump(prior.worker, prior.state, -1);
       bump(after.worker, after.state, +1);
     }
 
-    const workerEvents = events.filter(isWorkerEvent);
-    const hostnames = [...new Set([...workerEvents.map((e) => e.hostname), ...countDeltas.keys()])];
+    const byWorker = groupBy(events.filter(isWorkerEvent), (e) => e.hostname);
+    const hostnames = [...new Set([...byWorker.keys(), ...countDeltas.keys()])];
     const workerRows = await this.workers.findByHostnames(trx, hostnames);
-    for (const e of workerEvents) {
-      workerRows.set(e.hostname, mergeWorkerEvent(workerRows.get(e.hostname), e, this.liveness) as WorkerRecord);
+    for (const [hostname, workerEvents] of byWorker) {
+      workerRows.set(hostname, mergeWorkerEvents(workerRows.get(hostname), workerEvents, this.liveness) as WorkerRecord);
     }
     for (const [hostname, deltas] of countDeltas) {
       const row = workerRows.get(hostname) ?? (emptyWorkerRow(hostname) as WorkerRecord);
       workerRows.set(hostname, { ...row, task_counts: applyCountDeltas(row.task_counts, deltas) });
     }
 
-    await this.tasks.upsert(trx, uuids.map((u) => taskRows.get(u)!));
+    await this.tasks.write(trx, uuids.map((u) => ({ before: beforeRows.get(u), after: taskRows.get(u)! })));
     await this.workers.upsert(trx, hostnames.map((h) => workerRows.get(h)!));
     await this.checkpoints.setProjectionPosition(trx, PROJECTION_NAME, events[events.length - 1]!.position);
   }
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 /** Adds deltas to a {state: count} JSON text; zero counts are dropped; keys sorted (canonical). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { StoredEvent } from '../stored-event';
-import { emptyTaskRow, mergeTaskEvent, type TaskRow } from './task-merge';
+import { emptyTaskRow, mergeTaskEvent, mergeTaskEvents, type TaskRow } from './task-merge';
 import { compareOrderKeys, orderKeyOf } from './order-key';
 import { precedence } from './task-state';
 
@@ -805,5 +805,28 @@ describe('mergeTaskEvent: order-independence (property)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('mergeTaskEvents: a batch fold equals merging one by one', () => {
+  it('for any events and any split into batches (property)', () => {
+    fc.assert(
+      fc.property(eventSetArb, fc.array(fc.nat(), { maxLength: 4 }), (events, cuts) => {
+        const bounds = [...new Set(cuts.map((c) => c % (events.length + 1)))].sort((a, b) => a - b);
+        let row: TaskRow | undefined;
+        let from = 0;
+        for (const to of [...bounds, events.length]) {
+          if (to > from) row = mergeTaskEvents(row, events.slice(from, to));
+          from = to;
+        }
+        expect(row).toEqual(fold(events));
+      }),
+    );
+  });
+
+  it('returns the row unchanged for no events, and refuses nothing to merge', () => {
+    const row = fold([ev('task-received', T0)]);
+    expect(mergeTaskEvents(row, [])).toBe(row);
+    expect(() => mergeTaskEvents(undefined, [])).toThrow(/no row and no events/);
   });
 });

@@ -219,21 +219,43 @@ function encodeMeta(keys: ReadonlyMap<string, OrderKey>, at: ReadonlyMap<string,
  * and returns the new row. Throws on an event that is not a task event of this row's uuid.
  */
 export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent): TaskRow {
+  return mergeTaskEvents(row, [event]);
+}
+
+/**
+ * Merges several stored events of one task, in the given order: the same row as merging them one
+ * by one, with `merge_meta` parsed and encoded once (the ingestion hot path merges a batch's events
+ * of a task together).
+ */
+export function mergeTaskEvents(row: TaskRow | undefined, events: readonly StoredEvent[]): TaskRow {
+  const firstEvent = events[0];
+  if (firstEvent === undefined) {
+    if (row === undefined) throw new Error('mergeTaskEvents: no row and no events');
+    return row;
+  }
+  if (!firstEvent.type.startsWith('task-')) throw new Error(`mergeTaskEvent: not a task event: ${firstEvent.type}`);
+  const uuid = row?.uuid ?? firstEvent.uuid;
+  if (uuid === null) throw new Error(`mergeTaskEvent: ${firstEvent.type} at position ${firstEvent.position} has no uuid`);
+  const next: TaskRow = { ...(row ?? emptyTaskRow(uuid)) };
+  const meta = parseMeta(next.merge_meta);
+  const keys = decodeFieldKeys(meta);
+  const at = decodeStateTimes(meta, next);
+  for (const event of events) foldTaskEvent(next, keys, at, event);
+  next.merge_meta = encodeMeta(keys, at);
+  return next;
+}
+
+/** Folds one event into `next` (mutated), its field order keys and its state times. */
+function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<string, number>, event: StoredEvent): void {
   if (!event.type.startsWith('task-')) {
     throw new Error(`mergeTaskEvent: not a task event: ${event.type}`);
   }
   const uuid = event.uuid;
   if (uuid === null) throw new Error(`mergeTaskEvent: ${event.type} at position ${event.position} has no uuid`);
-  if (row !== undefined && row.uuid !== uuid) {
-    throw new Error(`mergeTaskEvent: event for task ${uuid} merged into row of task ${row.uuid}`);
+  if (next.uuid !== uuid) {
+    throw new Error(`mergeTaskEvent: event for task ${uuid} merged into row of task ${next.uuid}`);
   }
-  const base = row ?? emptyTaskRow(uuid);
-  const next: TaskRow = { ...base };
   const cells = next as unknown as Record<KeyedColumn, string | number | null>;
-
-  const meta = parseMeta(base.merge_meta);
-  const keys = decodeFieldKeys(meta);
-  const at = decodeStateTimes(meta, base);
   const key = orderKeyOf(event);
 
   const take = (column: KeyedColumn, value: string | number | null): void => {
@@ -259,16 +281,14 @@ export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent): Ta
   const eventState = stateForEventType(event.type);
   at.set(eventState, maxOf(at.get(eventState) ?? null, event.timestamp));
   const column = timestampColumnForEventType(event.type);
-  if (column !== undefined) next[column] = maxOf(base[column], event.timestamp);
+  if (column !== undefined) next[column] = maxOf(next[column], event.timestamp);
 
   const state = resolveTaskState(at) ?? PENDING;
   next.state = state;
   next.state_at = at.get(state) ?? null;
 
-  const first = base.event_count === 0;
-  next.first_position = first ? event.position : Math.min(base.first_position, event.position);
-  next.last_position = first ? event.position : Math.max(base.last_position, event.position);
-  next.event_count = base.event_count + 1;
-  next.merge_meta = encodeMeta(keys, at);
-  return next;
+  const first = next.event_count === 0;
+  next.first_position = first ? event.position : Math.min(next.first_position, event.position);
+  next.last_position = first ? event.position : Math.max(next.last_position, event.position);
+  next.event_count += 1;
 }

@@ -6,6 +6,7 @@ import {
   DEFAULT_WORKER_MERGE_OPTIONS,
   emptyWorkerRow,
   mergeWorkerEvent,
+  mergeWorkerEvents,
   type WorkerMergeOptions,
   type WorkerRow,
 } from './worker-merge';
@@ -516,5 +517,22 @@ describe('mergeWorkerEvent: derived events keep the broker source', () => {
     };
     const row = mergeWorkerEvent(mergeWorkerEvent(undefined, heartbeat), derived);
     expect(row).toMatchObject({ status: 'offline', offline_reason: 'heartbeat-timeout', source: 'rabbit', freq: 2 });
+  });
+});
+
+describe('mergeWorkerEvents: a batch fold equals merging one by one', () => {
+  it('for any events and any split into batches (property)', () => {
+    fc.assert(
+      fc.property(eventSetArb, optsArb, fc.array(fc.nat(), { maxLength: 4 }), (events, opts, cuts) => {
+        const bounds = [...new Set(cuts.map((c) => c % (events.length + 1)))].sort((a, b) => a - b);
+        let row: WorkerRow | undefined;
+        let from = 0;
+        for (const to of [...bounds, events.length]) {
+          if (to > from) row = mergeWorkerEvents(row, events.slice(from, to), opts);
+          from = to;
+        }
+        expect(row).toEqual(fold(events, opts));
+      }),
+    );
   });
 });

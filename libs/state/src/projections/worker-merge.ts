@@ -166,6 +166,46 @@ export function mergeWorkerEvent(
   event: StoredEvent,
   opts: WorkerMergeOptions = DEFAULT_WORKER_MERGE_OPTIONS,
 ): WorkerRow {
+  return mergeWorkerEvents(row, [event], opts);
+}
+
+interface WorkerFold {
+  next: WorkerRow;
+  keys: Map<string, OrderKey>;
+  offline: OfflineMark | null;
+  aliveSince: number | null;
+}
+
+/**
+ * Merges several stored events of one worker, in the given order: the same row as merging them
+ * one by one, with `merge_meta` parsed and encoded once (a batch carries many task events of each
+ * worker, every one a sign of life).
+ */
+export function mergeWorkerEvents(
+  row: WorkerRow | undefined,
+  events: readonly StoredEvent[],
+  opts: WorkerMergeOptions = DEFAULT_WORKER_MERGE_OPTIONS,
+): WorkerRow {
+  const firstEvent = events[0];
+  if (firstEvent === undefined) {
+    if (row === undefined) throw new Error('mergeWorkerEvents: no row and no events');
+    return row;
+  }
+  const next: WorkerRow = { ...(row ?? emptyWorkerRow(firstEvent.hostname)) };
+  const meta = parseMeta(next.merge_meta);
+  const fold: WorkerFold = {
+    next,
+    keys: decodeFieldKeys(meta),
+    offline: decodeOffline(meta),
+    aliveSince: typeof meta['on'] === 'number' ? meta['on'] : null,
+  };
+  for (const event of events) foldWorkerEvent(fold, event, opts);
+  next.merge_meta = encodeMeta(fold.keys, fold.offline, fold.aliveSince);
+  return next;
+}
+
+/** Folds one event into the worker being merged (mutated). */
+function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMergeOptions): void {
   const type = event.type;
   const isWorkerEvent = type.startsWith('worker-');
   if (!isWorkerEvent && !type.startsWith('task-')) {
@@ -174,20 +214,15 @@ export function mergeWorkerEvent(
   if (type === 'task-sent') {
     throw new Error('mergeWorkerEvent: task-sent comes from a client, not a worker');
   }
-  if (row !== undefined && row.hostname !== event.hostname) {
-    throw new Error(`mergeWorkerEvent: event of ${event.hostname} merged into row of ${row.hostname}`);
+  const next = fold.next;
+  if (next.hostname !== event.hostname) {
+    throw new Error(`mergeWorkerEvent: event of ${event.hostname} merged into row of ${next.hostname}`);
   }
-  const base = row ?? emptyWorkerRow(event.hostname);
-  const next: WorkerRow = { ...base };
   const cells = next as unknown as Record<KeyedColumn, string | number | null>;
-
-  const meta = parseMeta(base.merge_meta);
-  const keys = decodeFieldKeys(meta);
-  let offline = decodeOffline(meta);
-  let aliveSince: number | null = typeof meta['on'] === 'number' ? meta['on'] : null;
+  const keys = fold.keys;
   const key = orderKeyOf(event);
   // Every merge records the source's key: without it (and positions), nothing was merged yet.
-  const first = !keys.has('source') && base.first_position === 0 && base.last_position === 0;
+  const first = !keys.has('source') && next.first_position === 0 && next.last_position === 0;
 
   const take = (column: KeyedColumn, value: string | number | null): void => {
     const current = keys.get(column);
@@ -211,22 +246,23 @@ export function mergeWorkerEvent(
 
   const ts = event.timestamp;
   if (type === 'worker-offline') {
+    const offline = fold.offline;
     if (offline === null || compareOrderKeys(key, offline.key) > 0) {
       const previousAt = offline === null ? null : offline.key[0];
-      offline = { key, reason: offlineReason(payload) };
+      fold.offline = { key, reason: offlineReason(payload) };
       if (previousAt === null || ts > previousAt) {
         // The earliest alive instant after the new offline instant: still known if the one we
         // had is after it; otherwise unknown, and the newest sign of life stands in for it.
-        if (aliveSince === null || aliveSince <= ts) {
-          aliveSince = base.last_seen_at !== null && base.last_seen_at > ts ? base.last_seen_at : null;
+        if (fold.aliveSince === null || fold.aliveSince <= ts) {
+          fold.aliveSince = next.last_seen_at !== null && next.last_seen_at > ts ? next.last_seen_at : null;
         }
       }
     }
   } else if (type === 'worker-online' || type === 'worker-heartbeat' || !isWorkerEvent) {
-    if (isWorkerEvent) next.last_heartbeat_at = maxOf(base.last_heartbeat_at, ts);
-    next.last_seen_at = maxOf(base.last_seen_at, ts);
-    next.last_seen_received_at = maxOf(base.last_seen_received_at, event.received_at);
-    if (offline === null || ts > offline.key[0]) aliveSince = aliveSince === null ? ts : Math.min(aliveSince, ts);
+    if (isWorkerEvent) next.last_heartbeat_at = maxOf(next.last_heartbeat_at, ts);
+    next.last_seen_at = maxOf(next.last_seen_at, ts);
+    next.last_seen_received_at = maxOf(next.last_seen_received_at, event.received_at);
+    if (fold.offline === null || ts > fold.offline.key[0]) fold.aliveSince = fold.aliveSince === null ? ts : Math.min(fold.aliveSince, ts);
   }
 
   next.heartbeat_expires_at =
@@ -234,17 +270,16 @@ export function mergeWorkerEvent(
       ? null
       : next.last_seen_received_at + (next.freq ?? opts.defaultFreq) * opts.expiryFactor;
 
+  const offline = fold.offline;
   const offlineAt = offline === null ? null : offline.key[0];
   const isOffline = offline !== null && offlineAt !== null && (next.last_seen_at === null || offlineAt >= next.last_seen_at);
   next.status = isOffline ? 'offline' : 'online';
   next.offline_since = isOffline ? offlineAt : null;
   next.offline_reason = isOffline && offline !== null ? offline.reason : null;
-  next.online_since = isOffline ? null : (aliveSince ?? next.last_seen_at);
+  next.online_since = isOffline ? null : (fold.aliveSince ?? next.last_seen_at);
 
-  next.first_position = first ? event.position : Math.min(base.first_position, event.position);
-  next.last_position = first ? event.position : Math.max(base.last_position, event.position);
-  next.merge_meta = encodeMeta(keys, offline, aliveSince);
-  return next;
+  next.first_position = first ? event.position : Math.min(next.first_position, event.position);
+  next.last_position = first ? event.position : Math.max(next.last_position, event.position);
 }
 
 function encodeMeta(keys: ReadonlyMap<string, OrderKey>, offline: OfflineMark | null, aliveSince: number | null): string {

@@ -3,20 +3,29 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
 import { rejectionDedupKey, type NewEvent, type NewRejection } from '../new-event';
 import type { StoredEvent } from '../stored-event';
+import type { StatementCache } from '../sqlite/statement-cache';
 
 /** Rows per INSERT statement: under SQLite's 32 766 and Postgres's 65 535 bound parameters. */
 const EVENT_CHUNK = 500;
 const REJECTION_CHUNK = 200;
 
+const SQLITE_INSERT_EVENT =
+  'insert into events (dedup_key, source, type, hostname, uuid, clock, timestamp, received_at, payload) ' +
+  'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (dedup_key) do nothing returning position';
+
 export class EventLogRepository {
+  /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
+  constructor(private readonly sqlite: StatementCache | null = null) {}
+
   /**
    * Appends events whose dedup_key is new; returns those stored, in position order. Events already
    * in the log (redelivered, or stored by another collector) are skipped silently.
    */
   async append(trx: Kysely<DB>, events: readonly NewEvent[]): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = [];
     // The same event twice inside one batch: keep the first.
     const unique = dedupeWithinBatch(events);
+    if (this.sqlite) return this.appendSqlite(this.sqlite, unique);
+    const stored: StoredEvent[] = [];
     for (let i = 0; i < unique.length; i += EVENT_CHUNK) {
       const chunk = unique.slice(i, i + EVENT_CHUNK);
       const rows = await trx
@@ -38,23 +47,21 @@ export class EventLogRepository {
         .returning(['position', 'dedup_key'])
         .execute();
       const byKey = new Map(chunk.map((e) => [e.dedup_key, e]));
-      for (const row of rows) {
-        const e = byKey.get(row.dedup_key)!;
-        stored.push({
-          position: row.position,
-          dedup_key: e.dedup_key,
-          source: e.source,
-          type: e.type,
-          hostname: e.hostname,
-          uuid: e.uuid,
-          clock: e.clock,
-          timestamp: e.timestamp,
-          received_at: e.received_at,
-          payload: e.payload,
-        });
-      }
+      for (const row of rows) stored.push(toStored(row.position, byKey.get(row.dedup_key)!));
     }
     stored.sort((a, b) => a.position - b.position);
+    return stored;
+  }
+
+  private appendSqlite(cache: StatementCache, events: readonly NewEvent[]): StoredEvent[] {
+    const insert = cache.get(SQLITE_INSERT_EVENT);
+    const stored: StoredEvent[] = [];
+    for (const e of events) {
+      const row = insert.get(e.dedup_key, e.source, e.type, e.hostname, e.uuid, e.clock, e.timestamp, e.received_at, e.payload_json) as
+        | { position: number }
+        | undefined;
+      if (row) stored.push(toStored(row.position, e));
+    }
     return stored;
   }
 
@@ -118,6 +125,21 @@ export class EventLogRepository {
     const row = await db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
   }
+}
+
+function toStored(position: number, e: NewEvent): StoredEvent {
+  return {
+    position,
+    dedup_key: e.dedup_key,
+    source: e.source,
+    type: e.type,
+    hostname: e.hostname,
+    uuid: e.uuid,
+    clock: e.clock,
+    timestamp: e.timestamp,
+    received_at: e.received_at,
+    payload: e.payload,
+  };
 }
 
 function dedupeWithinBatch(events: readonly NewEvent[]): readonly NewEvent[] {

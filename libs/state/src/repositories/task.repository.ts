@@ -1,6 +1,7 @@
 /** The tasks projection table: the only SQL that touches it. */
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, TasksTable } from '../schema';
+import { columnList, placeholders, type StatementCache } from '../sqlite/statement-cache';
 
 export type TaskRecord = Selectable<TasksTable>;
 
@@ -16,15 +17,55 @@ const TASK_COLUMNS = [
   'rejected_requeue', 'source', 'first_position', 'last_position', 'event_count', 'merge_meta',
 ] as const satisfies readonly (keyof TasksTable)[];
 
+/** A projected row and what it was before this batch (undefined: a new task). */
+export interface TaskChange {
+  before: TaskRecord | undefined;
+  after: TaskRecord;
+}
+
+const SQLITE_SELECT_TASK = 'select * from tasks where uuid = ?';
+const SQLITE_INSERT_TASK = `insert into tasks (${columnList(['uuid', ...TASK_COLUMNS])}) values (${placeholders(TASK_COLUMNS.length + 1)})`;
+
 export class TaskRepository {
+  /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
+  constructor(private readonly sqlite: StatementCache | null = null) {}
+
   async findByUuids(db: Kysely<DB>, uuids: readonly string[]): Promise<Map<string, TaskRecord>> {
     const found = new Map<string, TaskRecord>();
+    if (this.sqlite) {
+      const select = this.sqlite.get(SQLITE_SELECT_TASK);
+      for (const uuid of uuids) {
+        const row = select.get(uuid) as TaskRecord | undefined;
+        if (row) found.set(uuid, row);
+      }
+      return found;
+    }
     for (let i = 0; i < uuids.length; i += LOOKUP_CHUNK) {
       const chunk = uuids.slice(i, i + LOOKUP_CHUNK);
       const rows = await db.selectFrom('tasks').selectAll().where('uuid', 'in', chunk).execute();
       for (const row of rows) found.set(row.uuid, row);
     }
     return found;
+  }
+
+  /**
+   * Writes projected rows. On SQLite a changed row is updated in the columns that changed only, so
+   * indexes over untouched columns are not rewritten (the task table carries several ordering
+   * indexes for the API); on Postgres rows are upserted in multi-row statements.
+   */
+  async write(db: Kysely<DB>, changes: readonly TaskChange[]): Promise<void> {
+    if (!this.sqlite) return this.upsert(db, changes.map((c) => c.after));
+    const insert = this.sqlite.get(SQLITE_INSERT_TASK);
+    for (const { before, after } of changes) {
+      if (!before) {
+        insert.run(after.uuid, ...TASK_COLUMNS.map((c) => after[c]));
+        continue;
+      }
+      const changed = TASK_COLUMNS.filter((c) => before[c] !== after[c]);
+      if (changed.length === 0) continue;
+      const update = this.sqlite.get(`update tasks set ${changed.map((c) => `"${c}" = ?`).join(', ')} where uuid = ?`);
+      update.run(...changed.map((c) => after[c]), after.uuid);
+    }
   }
 
   async upsert(db: Kysely<DB>, rows: readonly TaskRecord[]): Promise<void> {
