@@ -48,6 +48,7 @@ export class IngestPipeline {
   push(delivery: EventDelivery): void {
     this.queue.push(delivery);
     this.queuedItems += Math.max(1, delivery.result.events.length + delivery.result.rejected.length);
+    this.metrics.pendingEvents.set(this.queuedItems);
     if (this.queuedItems >= this.options.maxEvents) this.kick();
     else this.schedule();
   }
