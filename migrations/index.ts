@@ -1,7 +1,9 @@
 /** Every migration, in order. Applied by `collector migrate` and at collector start-up. */
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial';
+import * as m0002 from './0002_api_indexes';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_api_indexes': m0002,
 };

@@ -54,20 +54,26 @@ export class FloatRange {
   @Field(() => Float, { nullable: true }) max?: number;
 }
 
-@InputType({ description: 'Tasks to select; every given criterion must hold (lists match any of their values).' })
+@InputType({
+  description:
+    'Tasks to select; every given criterion must hold. A list matches any of its values (an empty list is no criterion; empty strings are refused). A range never matches a task without that value.',
+})
 export class TaskFilter {
-  @Field(() => [String], { nullable: true }) states?: string[];
-  @Field(() => [String], { nullable: true, description: 'Task names' }) names?: string[];
-  @Field(() => [String], { nullable: true, description: 'Worker hostnames' }) workers?: string[];
+  @Field(() => [String], { nullable: true, description: 'States, e.g. ["FAILURE", "RETRY"]' }) states?: string[];
+  @Field(() => [String], { nullable: true, description: 'Task names (exact)' }) names?: string[];
+  @Field(() => [String], { nullable: true, description: 'Worker hostnames (exact)' }) workers?: string[];
   @Field(() => [String], { nullable: true, description: 'Broker source names' }) sources?: string[];
   @Field(() => [String], { nullable: true }) queues?: string[];
-  @Field(() => TimeRange, { nullable: true }) received?: TimeRange;
-  @Field(() => TimeRange, { nullable: true }) started?: TimeRange;
-  @Field(() => TimeRange, { nullable: true }) finished?: TimeRange;
+  @Field(() => TimeRange, { nullable: true, description: 'When a worker received the task' }) received?: TimeRange;
+  @Field(() => TimeRange, { nullable: true, description: 'When the task started' }) started?: TimeRange;
+  @Field(() => TimeRange, { nullable: true, description: 'When the task reached SUCCESS, FAILURE or REVOKED' }) finished?: TimeRange;
   @Field(() => FloatRange, { nullable: true, description: 'Runtime in seconds' }) runtime?: FloatRange;
-  @Field(() => ID, { nullable: true }) rootId?: string;
-  @Field(() => ID, { nullable: true }) parentId?: string;
-  @Field(() => String, { nullable: true, description: 'Text to find in args, kwargs, result or exception (case-insensitive substring)' })
+  @Field(() => ID, { nullable: true, description: 'Tasks of this workflow (root task id; the root itself included)' }) rootId?: string;
+  @Field(() => ID, { nullable: true, description: 'Tasks this task started' }) parentId?: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Text to find in args, kwargs, result or exception: a substring, case-insensitive for ASCII letters (other characters match exactly)',
+  })
   search?: string;
 }
 
@@ -87,7 +93,10 @@ export enum OrderDirection {
 }
 registerEnumType(OrderDirection, { name: 'OrderDirection' });
 
-@InputType({ description: 'Sort order; ties are broken by uuid so cursors are stable.' })
+@InputType({
+  description:
+    'Sort order. A task without the value sorts before every task with one (first ascending, last descending); name and state orders continue by received; ties are broken by uuid so cursors are stable. Text compares byte-wise.',
+})
 export class TaskOrder {
   @Field(() => TaskOrderField, { defaultValue: TaskOrderField.RECEIVED }) field!: TaskOrderField;
   @Field(() => OrderDirection, { defaultValue: OrderDirection.DESC }) direction!: OrderDirection;
@@ -109,4 +118,10 @@ export class TaskEdge {
 export class TaskConnection {
   @Field(() => [TaskEdge]) edges!: TaskEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'A task name and how many stored tasks carry it.' })
+export class TaskNameCount {
+  @Field(() => String) name!: string;
+  @Field(() => Int) count!: number;
 }
