@@ -16,10 +16,24 @@ export class EventModel {
   @Field(() => JSONScalar, { description: 'The full event as sent' }) payload!: Record<string, unknown>;
 }
 
-@InputType({ description: 'Events to select; every given criterion must hold.' })
+@InputType({ description: 'Events to select; every given criterion must hold. A list matches any of its values; an empty list is no criterion.' })
 export class EventFilter {
   @Field(() => [String], { nullable: true, description: 'Event types, e.g. ["task-failed", "worker-offline"]' }) types?: string[];
-  @Field(() => String, { nullable: true }) hostname?: string;
-  @Field(() => ID, { nullable: true }) uuid?: string;
-  @Field(() => [String], { nullable: true, description: 'Source names' }) source?: string[];
+  @Field(() => String, { nullable: true, description: 'Exact hostname (node name) of the sender, e.g. "celery@web-1"' }) hostname?: string;
+  @Field(() => ID, { nullable: true, description: 'Task id: the events of one task' }) uuid?: string;
+  @Field(() => [String], { nullable: true, description: 'Source names, e.g. ["rabbitmq", "collector:liveness"]' }) source?: string[];
+}
+
+@ObjectType({ description: 'A page of the event log, in position order.' })
+export class EventPage {
+  @Field(() => [EventModel]) events!: EventModel[];
+  @Field(() => Float, {
+    description: 'Position of the last event returned, or the `after` given when the page is empty: pass it as the next `after`',
+  })
+  endPosition!: number;
+  @Field(() => Boolean, {
+    description:
+      'Whether matching events follow this page (as of the read). When false, asking again later with `after: endPosition` returns what was appended since.',
+  })
+  hasMore!: boolean;
 }
