@@ -1,0 +1,64 @@
+/**
+ * Live subscriptions: the process's one log tail (started before the server listens, stopped
+ * before the database closes), the hub that creates subscriptions on it, their resolver, and
+ * TAIL_HEALTH for /readyz. Also attaches the schema to the WebSocket depth/cost limits.
+ */
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { GraphQLSchemaHost } from '@nestjs/graphql';
+import { LiveQueries, type Database } from '../../../../libs/state/src';
+import type { AppLogger } from '../../../../libs/logging/src/logger';
+import { ApiMetrics } from '../api-metrics';
+import type { ApiConfig } from '../config';
+import { API_CONFIG, DATABASE, LOGGER, TAIL_HEALTH } from '../tokens';
+import { LiveHub } from './live-hub';
+import { LiveResolver } from './live.resolver';
+import { LogTailer } from './log-tailer';
+import { SubscriptionLimits } from './subscription-limits';
+
+@Module({})
+export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  constructor(
+    @Inject(LogTailer) private readonly tailer: LogTailer,
+    @Inject(SubscriptionLimits) private readonly limits: SubscriptionLimits,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /** `limits` is the object whose onSubscribe the GraphQL module's graphql-ws options use. */
+  static forRoot(limits: SubscriptionLimits): DynamicModule {
+    return {
+      module: LiveModule,
+      providers: [
+        { provide: SubscriptionLimits, useValue: limits },
+        { provide: LiveQueries, inject: [DATABASE], useFactory: (database: Database) => new LiveQueries(database) },
+        {
+          provide: LogTailer,
+          inject: [LiveQueries, API_CONFIG, ApiMetrics, LOGGER],
+          useFactory: (queries: LiveQueries, config: ApiConfig, metrics: ApiMetrics, logger: AppLogger) =>
+            new LogTailer(queries, { intervalMs: config.tailIntervalMs, onPosition: (p) => metrics.tailPosition.set(p), logger }),
+        },
+        { provide: TAIL_HEALTH, useExisting: LogTailer },
+        {
+          provide: LiveHub,
+          inject: [LogTailer, API_CONFIG, ApiMetrics, LOGGER],
+          useFactory: (tailer: LogTailer, config: ApiConfig, metrics: ApiMetrics, logger: AppLogger) =>
+            new LiveHub(tailer, { capacity: config.subscriberBuffer, metrics, logger }),
+        },
+        LiveResolver,
+      ],
+      exports: [TAIL_HEALTH],
+    };
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.tailer.start();
+  }
+
+  onApplicationBootstrap(): void {
+    this.limits.attach(this.moduleRef.get(GraphQLSchemaHost, { strict: false }).schema);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.tailer.stop();
+  }
+}

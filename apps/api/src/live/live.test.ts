@@ -1,0 +1,315 @@
+/**
+ * The log tail, its fan-out, the per-subscriber buffer and resume, on a real SQLite database:
+ * the test appends through EventStore (as the collector does) on one connection and the tail
+ * reads on another, as the API process does.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventStore, LiveQueries, openDatabase, type Database, type NewEvent } from '../../../../libs/state/src';
+import { event, heartbeat, successfulTask, T0 } from '../../../../test/support/event-factory';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-databases';
+import { ApiMetrics } from '../api-metrics';
+import { eventsFeed, taskUpdatesFeed, workerUpdatesFeed } from './live-feeds';
+import { LiveHub } from './live-hub';
+import type { LiveSubscription } from './live-subscription';
+import { LogTailer } from './log-tailer';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pulls `n` items, failing after `timeoutMs`. */
+async function take<T>(sub: LiveSubscription<T>, n: number, timeoutMs = 10_000): Promise<T[]> {
+  const out: T[] = [];
+  const deadline = sleep(timeoutMs).then(() => 'timeout' as const);
+  while (out.length < n) {
+    const r = await Promise.race([sub.next(), deadline]);
+    if (r === 'timeout') throw new Error(`timed out after ${out.length} of ${n} items`);
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** Whether another item arrives within `ms` (the pending next() is left to resolve later). */
+async function nothingWithin<T>(sub: LiveSubscription<T>, ms: number): Promise<boolean> {
+  const r = await Promise.race([sub.next(), sleep(ms).then(() => 'quiet' as const)]);
+  return r === 'quiet';
+}
+
+describe('live subscriptions over the log tail (SQLite)', () => {
+  let testDb: TestDatabase;
+  let store: EventStore;
+  let reader: Database;
+  let queries: LiveQueries;
+  let statements: string[];
+  let tailer: LogTailer;
+  let metrics: ApiMetrics;
+  let hub: LiveHub;
+  let clock = 0;
+  let t = T0;
+
+  const append = async (events: NewEvent[]) => (await store.append({ events, rejected: [] })).stored.map((e) => e.position);
+  const progress = (source = 'rabbitmq', hostname = 'celery@w1') => ((t += 0.001), event({ type: 'task-progress', hostname, uuid: 'p', timestamp: t, clock: ++clock }, source));
+  const progressBatch = (n: number, source?: string) => Array.from({ length: n }, () => progress(source));
+  const makeHub = (capacity: number, intervalMs = 5) => {
+    tailer = new LogTailer(queries, { intervalMs, onPosition: (p) => metrics.tailPosition.set(p) });
+    hub = new LiveHub(tailer, { capacity, metrics, catchUpPageSize: 50 });
+  };
+
+  beforeEach(async () => {
+    testDb = createTestDatabase('sqlite');
+    store = await EventStore.open(testDb.url);
+    statements = [];
+    reader = openDatabase(testDb.url, { onQuery: (_ms, sql) => statements.push(sql) });
+    queries = new LiveQueries(reader);
+    metrics = new ApiMetrics();
+    makeHub(1000);
+  });
+
+  afterEach(async () => {
+    await tailer.stop();
+    await reader.close();
+    await store.close();
+    await testDb.drop();
+  });
+
+  it('fans every new event out to every live subscriber, in order, filters applied', async () => {
+    await append(progressBatch(5)); // history: not delivered to live-only subscribers
+    await tailer.start();
+    const a = hub.subscribe(eventsFeed(queries, null));
+    const b = hub.subscribe(eventsFeed(queries, {}));
+    const failed = hub.subscribe(eventsFeed(queries, { types: ['task-failed'], source: ['redis'] }));
+    const p1 = await append(progressBatch(30));
+    const [f1] = await append([event({ type: 'task-failed', hostname: 'celery@w2', uuid: 'x', exception: 'E', timestamp: t, clock: ++clock }, 'redis')]);
+    const p2 = await append(progressBatch(30, 'redis'));
+    const all = [...p1, f1!, ...p2];
+    expect((await take(a, all.length)).map((e) => e.position)).toEqual(all);
+    expect((await take(b, all.length)).map((e) => e.position)).toEqual(all);
+    const [only] = await take(failed, 1);
+    expect(only).toMatchObject({ position: f1, type: 'task-failed', source: 'redis', hostname: 'celery@w2', uuid: 'x' });
+    expect(await nothingWithin(failed, 50)).toBe(true);
+    expect(tailer.position()).toBe(p2.at(-1));
+    expect((await metrics.tailPosition.get()).values[0]!.value).toBe(p2.at(-1));
+    expect((await metrics.openSubscriptions.get()).values.find((v) => v.labels.field === 'events')!.value).toBe(3);
+    expect(tailer.lagSeconds()).toBe(0);
+  });
+
+  it('resumes from any afterPosition without gap or duplicate while the log keeps growing', async () => {
+    await append(progressBatch(40));
+    await tailer.start();
+    const total = 1200;
+    let appended = 0;
+    const appender = (async () => {
+      while (appended < total) {
+        const n = 1 + Math.floor(Math.random() * 30);
+        await append(progressBatch(n));
+        appended += n;
+        await sleep(Math.random() * 4);
+      }
+    })();
+    // Subscribers join at random moments, from random past positions (some ahead of the tail, some live only).
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < 24; i++) {
+      await sleep(Math.random() * 40);
+      const head = tailer.position();
+      const after = i % 6 === 5 ? undefined : i % 6 === 4 ? head + 3 : Math.floor(Math.random() * head);
+      const sub = hub.subscribe(eventsFeed(queries, null), after);
+      const start = after ?? sub.lastDelivered;
+      runs.push(
+        (async () => {
+          const got: number[] = [];
+          const slowCatchUp = i % 3 === 0; // pulls slowly at first: catch-up is paced by the client
+          while (appended < total || got.length === 0 || got.at(-1)! < tailer.position()) {
+            const r = await Promise.race([sub.next(), sleep(2000).then(() => null)]);
+            if (r === null) break;
+            if (r.done) throw new Error('ended early');
+            got.push(r.value.position);
+            if (slowCatchUp && got.length < 60) await sleep(1);
+          }
+          await sub.return();
+          const expected = (await store.readEvents(start, 100_000)).map((e) => e.position).filter((p) => p <= got.at(-1)!);
+          expect(got).toEqual(expected);
+        })(),
+      );
+    }
+    await appender;
+    await Promise.all(runs);
+    expect(tailer.subscriberCount).toBe(0);
+    expect((await metrics.subscribersCutOff.get()).values).toEqual([]);
+  });
+
+  it('cuts off a subscriber that stops pulling, without slowing the tail or the others; resuming from its last position loses nothing', async () => {
+    makeHub(10);
+    await tailer.start();
+    const slow = hub.subscribe(eventsFeed(queries, null));
+    const fast = hub.subscribe(eventsFeed(queries, null));
+    const first = await append(progressBatch(5));
+    expect((await take(slow, 3)).map((e) => e.position)).toEqual(first.slice(0, 3));
+    expect((await take(fast, 5)).map((e) => e.position)).toEqual(first);
+    // The slow one has 2 waiting; 9 more exceed its 10: it is cut off. The fast one goes on.
+    const second = await append(progressBatch(9));
+    expect((await take(fast, 9)).map((e) => e.position)).toEqual(second);
+    const third = await append(progressBatch(8));
+    expect((await take(fast, 8)).map((e) => e.position)).toEqual(third);
+    expect(tailer.position()).toBe(third.at(-1));
+
+    const error = await slow.next().then(
+      () => null,
+      (e: { message: string; extensions: Record<string, unknown> }) => e,
+    );
+    expect(error?.extensions).toEqual({ code: 'SUBSCRIBER_TOO_SLOW', lastPosition: first[2] });
+    expect(error?.message).toContain(`The last position delivered was ${first[2]}: subscribe again with afterPosition: ${first[2]}`);
+    expect(await slow.next()).toEqual({ value: undefined, done: true });
+    expect((await metrics.subscribersCutOff.get()).values).toEqual([{ value: 1, labels: { field: 'events' } }]);
+    expect((await metrics.openSubscriptions.get()).values.find((v) => v.labels.field === 'events')!.value).toBe(1);
+
+    // Resume: catch-up from the log (not bounded by the buffer), then live.
+    const again = hub.subscribe(eventsFeed(queries, null), first[2]);
+    const rest = [...first.slice(3), ...second, ...third];
+    expect((await take(again, rest.length)).map((e) => e.position)).toEqual(rest);
+    const live = await append(progressBatch(3));
+    expect((await take(again, 3)).map((e) => e.position)).toEqual(live);
+  });
+
+  it('a page larger than the buffer cuts off only the subscribers that want it', async () => {
+    makeHub(10);
+    await tailer.start();
+    const everything = hub.subscribe(eventsFeed(queries, null));
+    const failures = hub.subscribe(eventsFeed(queries, { types: ['task-failed'] }));
+    const start = tailer.position();
+    await append(progressBatch(11));
+    await expect(everything.next()).rejects.toMatchObject({ extensions: { code: 'SUBSCRIBER_TOO_SLOW', lastPosition: start } });
+    const [f] = await append([event({ type: 'task-failed', hostname: 'celery@w1', uuid: 'f', timestamp: t, clock: ++clock })]);
+    expect((await take(failures, 1))[0]!.position).toBe(f);
+  });
+
+  it('reads the task rows touched by a page in one batched statement, one update per task (the newest)', async () => {
+    await tailer.init();
+    const sub = hub.subscribe(taskUpdatesFeed(queries, { names: ['app.add'] }));
+    const events = Array.from({ length: 50 }, (_, i) => successfulTask(`task-${i}`, T0 + i, 'celery@w1', i % 5 === 0 ? 'app.mul' : 'app.add')).flat();
+    const stored = await append(events);
+    statements.length = 0;
+    await tailer.poll();
+    // Probe, then one snapshot: begin, events, tasks, commit — whatever the number of events.
+    expect(statements.filter((s) => /from "tasks"/.test(s))).toHaveLength(1);
+    expect(statements.length).toBeLessThanOrEqual(5);
+    const updates = await take(sub, 40);
+    expect(updates.map((u) => u.task.name)).toEqual(Array(40).fill('app.add'));
+    expect(updates.every((u) => u.task.state === 'SUCCESS' && u.task.lastPosition === u.position)).toBe(true);
+    const positions = updates.map((u) => u.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(positions.at(-1)).toBe(stored.at(-1));
+    expect(await nothingWithin(sub, 30)).toBe(true);
+
+    // Without task or worker subscribers an idle or busy poll reads events only.
+    await sub.return();
+    await append(progressBatch(3));
+    statements.length = 0;
+    await tailer.poll();
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/from "events"/);
+  });
+
+  it('a row subscriber that joins during a read is served: the page is read again with its rows', async () => {
+    await tailer.init();
+    const [p] = await append(successfulTask('joined', T0).slice(0, 2));
+    const polling = tailer.poll(); // starts reading without task rows
+    const sub = hub.subscribe(taskUpdatesFeed(queries, null)); // joins before the read returns
+    await polling;
+    const [u] = await take(sub, 1);
+    expect(u).toMatchObject({ position: p! + 1, task: { uuid: 'joined', state: 'RECEIVED' } });
+  });
+
+  it('worker updates: heartbeats and task events, filtered by status, source and hostname glob', async () => {
+    await tailer.start();
+    const web = hub.subscribe(workerUpdatesFeed(queries, { hostname: 'celery@web-*', status: ['online' as never] }));
+    const positions = await append([heartbeat('celery@web-1', T0, 1), heartbeat('celery@db-1', T0, 1), ...successfulTask('w', T0 + 1, 'celery@web-2')]);
+    const updates = await take(web, 2);
+    expect(updates.map((u) => [u.position, u.worker.hostname, u.worker.status])).toEqual([
+      [positions[0], 'celery@web-1', 'online'],
+      [positions[5], 'celery@web-2', 'online'],
+    ]);
+    expect(updates[1]!.worker.taskCounts).toEqual([{ state: 'SUCCESS', count: 1 }]);
+  });
+
+  it('task updates catch up from afterPosition (rows as they are now), then go live', async () => {
+    const before = await append(successfulTask('old', T0));
+    const a = await append(successfulTask('a', T0 + 1));
+    const b = await append(successfulTask('b', T0 + 2, 'celery@w2'));
+    await tailer.start();
+    const sub = hub.subscribe(taskUpdatesFeed(queries, { workers: ['celery@w2'] }), before.at(-1));
+    const fromW1 = hub.subscribe(taskUpdatesFeed(queries, { workers: ['celery@w1'], states: ['SUCCESS'] }), 0);
+    expect((await take(sub, 1)).map((u) => [u.position, u.task.uuid, u.task.state])).toEqual([[b.at(-1), 'b', 'SUCCESS']]);
+    expect((await take(fromW1, 2)).map((u) => [u.position, u.task.uuid])).toEqual([
+      [before.at(-1), 'old'],
+      [a.at(-1), 'a'],
+    ]);
+    const [received] = await append([successfulTask('c', T0 + 3, 'celery@w2')[1]!]);
+    expect((await take(sub, 1)).map((u) => [u.position, u.task.uuid, u.task.state])).toEqual([[received, 'c', 'RECEIVED']]);
+    expect(await nothingWithin(fromW1, 30)).toBe(true);
+  });
+
+  it('event filters select the same events live (in memory) and catching up (in SQL)', async () => {
+    await tailer.start();
+    const start = tailer.position();
+    const filters = [
+      { types: ['task-failed', 'worker-heartbeat'] },
+      { hostname: 'celery@w2' },
+      { uuid: 'b' },
+      { source: ['redis'] },
+      { types: ['task-started'], source: ['rabbitmq'], hostname: 'celery@w1' },
+      { types: [], source: [] },
+    ];
+    const live = filters.map((f) => hub.subscribe(eventsFeed(queries, f)));
+    const events = [
+      ...successfulTask('a', T0, 'celery@w1'),
+      ...successfulTask('b', T0 + 1, 'celery@w2').map((e) => ({ ...e, source: 'redis' })),
+      event({ type: 'task-failed', hostname: 'celery@w2', uuid: 'c', timestamp: T0 + 2, clock: 9 }),
+      heartbeat('celery@w1', T0 + 3, 10),
+    ];
+    const positions = await append(events);
+    await sleep(50);
+    for (const [i, f] of filters.entries()) {
+      const fromLog = hub.subscribe(eventsFeed(queries, f), start);
+      const expected = live[i]!.pending;
+      expect(expected, JSON.stringify(f)).toBeGreaterThan(0);
+      const a = (await take(live[i]!, expected)).map((e) => e.position);
+      const b = (await take(fromLog, expected)).map((e) => e.position);
+      expect(b, JSON.stringify(f)).toEqual(a);
+      expect(await nothingWithin(fromLog, 20)).toBe(true);
+    }
+    expect(live[5]!.lastDelivered).toBe(positions.at(-1));
+  });
+
+  it('an afterPosition ahead of this tail delivers only later positions', async () => {
+    await append(progressBatch(3));
+    await tailer.start();
+    const head = tailer.position();
+    const sub = hub.subscribe(eventsFeed(queries, null), head + 4);
+    const next = await append(progressBatch(8));
+    expect((await take(sub, 4)).map((e) => e.position)).toEqual(next.filter((p) => p > head + 4));
+  });
+
+  it('return() ends a waiting subscription: done, unregistered, gauge back', async () => {
+    await tailer.start();
+    const sub = hub.subscribe(eventsFeed(queries, null));
+    const pending = sub.next();
+    await sleep(20);
+    expect(tailer.subscriberCount).toBe(1);
+    await sub.return();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    expect(tailer.subscriberCount).toBe(0);
+    expect((await metrics.openSubscriptions.get()).values.find((v) => v.labels.field === 'events')!.value).toBe(0);
+  });
+
+  it('reports lag for /readyz: null before the first poll, 0 while current', async () => {
+    let now = 1_000_000;
+    tailer = new LogTailer(queries, { intervalMs: 50, now: () => now });
+    await tailer.init();
+    expect(tailer.lagSeconds()).toBeNull();
+    await tailer.poll();
+    expect(tailer.lagSeconds()).toBe(0);
+    now += 500;
+    expect(tailer.lagSeconds()).toBe(0);
+    now += 4_500;
+    expect(tailer.lagSeconds()).toBe(5);
+  });
+});

@@ -1,0 +1,45 @@
+import { buildSchema, type GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { SubscriptionLimits } from './subscription-limits';
+
+const schema = buildSchema(`
+  type Query { ok: Int }
+  type C { d: Int, a: A }
+  type B { c: C }
+  type A { b: B, list: [B] }
+  type Subscription { a: A }
+`);
+
+const refused = (r: unknown) => (Array.isArray(r) ? (r as GraphQLError[]).map((e) => ({ code: e.extensions.code, message: e.message })) : null);
+
+describe('depth and cost limits for graphql-ws operations (onSubscribe)', () => {
+  const limits = () => new SubscriptionLimits({ maxDepth: 4, maxComplexity: 30, defaultPageSize: 10 });
+
+  it('refuses while the schema is not attached yet', () => {
+    expect(refused(limits().onSubscribe(null, '1', { query: 'subscription { a { b { c { d } } } }' }))?.[0]?.code).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('accepts an operation within the limits: execution arguments with the parsed document', () => {
+    const l = limits();
+    l.attach(schema);
+    const r = l.onSubscribe(null, '1', { query: 'subscription S { a { b { c { d } } } } subscription T { a { b { c { d } } } }', operationName: 'S', variables: { x: 1 } });
+    expect(refused(r)).toBeNull();
+    expect(r).toMatchObject({ schema, operationName: 'S', variableValues: { x: 1 } });
+  });
+
+  it('refuses too deep or too costly operations with QUERY_TOO_COMPLEX', () => {
+    const l = limits();
+    l.attach(schema);
+    const deep = refused(l.onSubscribe(null, '1', { query: 'subscription { a { b { c { a { b { c { d } } } } } } }' }));
+    expect(deep).toEqual([{ code: 'QUERY_TOO_COMPLEX', message: expect.stringContaining('query depth 7 exceeds the limit of 4') }]);
+    const costly = refused(l.onSubscribe(null, '1', { query: 'subscription { a { list { c { d } } } }' }));
+    expect(costly).toEqual([{ code: 'QUERY_TOO_COMPLEX', message: expect.stringContaining('query cost 42 exceeds the limit of 30') }]);
+  });
+
+  it('returns syntax and validation errors instead of closing the socket', () => {
+    const l = limits();
+    l.attach(schema);
+    expect(refused(l.onSubscribe(null, '1', { query: 'subscription {' }))?.[0]?.message).toMatch(/Syntax Error/);
+    expect(refused(l.onSubscribe(null, '1', { query: 'subscription { a { nope } }' }))?.[0]?.message).toMatch(/nope/);
+  });
+});

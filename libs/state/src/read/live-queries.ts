@@ -1,0 +1,156 @@
+/**
+ * Reads behind the API's live subscriptions: the log after a position (optionally bounded and
+ * filtered), and the task and worker rows a page of events touched, as one update per row.
+ *
+ * Writers serialise and positions become visible in commit order, so reading `position > last`
+ * page after page never skips an event.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../database';
+import type { DB } from '../schema';
+import type { StoredEvent } from '../stored-event';
+import type { TaskRecord } from '../repositories/task.repository';
+import type { WorkerRecord } from '../repositories/worker.repository';
+import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
+
+/** Criteria on the event columns; every given one must hold (an empty list is no criterion). */
+export interface LogEventFilter {
+  types?: readonly string[];
+  hostname?: string;
+  uuid?: string;
+  sources?: readonly string[];
+}
+
+/** Which projection rows a page of events should come with. */
+export interface LiveReadNeeds {
+  tasks: boolean;
+  workers: boolean;
+}
+
+/** A row as it stood after the event at `position` (the newest event of the page touching it). */
+export interface RowUpdate<R> {
+  position: number;
+  row: R;
+}
+
+export interface LiveBatch {
+  /** Events after the position, in position order. */
+  events: StoredEvent[];
+  /** One update per task the page's task events touched, in position order (when asked for). */
+  taskUpdates: RowUpdate<TaskRecord>[];
+  /** One update per worker the page's worker events touched, in position order (when asked for). */
+  workerUpdates: RowUpdate<WorkerRecord>[];
+}
+
+export interface LiveBatchOptions {
+  /** Inclusive upper bound on positions. */
+  upTo?: number;
+  /**
+   * Read the events and the rows from one snapshot (a read-only REPEATABLE READ transaction on
+   * Postgres, a read transaction on SQLite), so each row is exactly the row after its update's
+   * event. Without it the rows are read as they are when the second statement runs.
+   */
+  snapshot?: boolean;
+}
+
+/** Above this many keys an IN list is split (bound parameters stay far below both dialects' limits). */
+const IN_CHUNK = 1000;
+
+export class LiveQueries {
+  constructor(private readonly database: Pick<Database, 'db'>) {}
+
+  /** The newest position in the log (0 when empty). */
+  async head(): Promise<number> {
+    const row = await this.database.db.selectFrom('events').select((eb) => eb.fn.max('position').as('p')).executeTakeFirst();
+    return Number(row?.p ?? 0);
+  }
+
+  /** Events with `after < position <= upTo` matching the filter, in position order, at most `limit`. */
+  async events(after: number, limit: number, options: { upTo?: number; filter?: LogEventFilter } = {}, db: Kysely<DB> = this.database.db): Promise<StoredEvent[]> {
+    let q = db.selectFrom('events').selectAll().where('position', '>', after);
+    if (options.upTo !== undefined) q = q.where('position', '<=', options.upTo);
+    const f = options.filter;
+    if (f?.types?.length) q = q.where('type', 'in', [...f.types]);
+    if (f?.hostname !== undefined) q = q.where('hostname', '=', f.hostname);
+    if (f?.uuid !== undefined) q = q.where('uuid', '=', f.uuid);
+    if (f?.sources?.length) q = q.where('source', 'in', [...f.sources]);
+    const rows = await q.orderBy('position').limit(limit).execute();
+    return rows.map((r) => ({
+      position: Number(r.position),
+      dedup_key: r.dedup_key,
+      source: r.source,
+      type: r.type,
+      hostname: r.hostname,
+      uuid: r.uuid,
+      clock: r.clock === null ? null : Number(r.clock),
+      timestamp: r.timestamp,
+      received_at: r.received_at,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+    }));
+  }
+
+  async tasksByUuids(uuids: readonly string[], db: Kysely<DB> = this.database.db): Promise<Map<string, TaskRecord>> {
+    const found = new Map<string, TaskRecord>();
+    for (let i = 0; i < uuids.length; i += IN_CHUNK) {
+      const rows = await db.selectFrom('tasks').selectAll().where('uuid', 'in', uuids.slice(i, i + IN_CHUNK)).execute();
+      for (const row of rows) found.set(row.uuid, row);
+    }
+    return found;
+  }
+
+  async workersByHostnames(hostnames: readonly string[], db: Kysely<DB> = this.database.db): Promise<Map<string, WorkerRecord>> {
+    const found = new Map<string, WorkerRecord>();
+    for (let i = 0; i < hostnames.length; i += IN_CHUNK) {
+      const rows = await db.selectFrom('workers').selectAll().where('hostname', 'in', hostnames.slice(i, i + IN_CHUNK)).execute();
+      for (const row of rows) found.set(row.hostname, row);
+    }
+    return found;
+  }
+
+  /**
+   * A page of events after `after` with the rows they touched: one statement for the events and
+   * one per kind of row asked for (never one per event). With `snapshot`, an idle poll costs one
+   * statement; a page with events is read again inside the snapshot together with its rows.
+   */
+  async batch(after: number, limit: number, needs: LiveReadNeeds, options: LiveBatchOptions = {}): Promise<LiveBatch> {
+    const read = async (db: Kysely<DB>): Promise<LiveBatch> => {
+      const events = await this.events(after, limit, { upTo: options.upTo }, db);
+      const [taskUpdates, workerUpdates] = [
+        needs.tasks && events.length > 0 ? await this.taskUpdates(events, db) : [],
+        needs.workers && events.length > 0 ? await this.workerUpdates(events, db) : [],
+      ];
+      return { events, taskUpdates, workerUpdates };
+    };
+    if (!options.snapshot || (!needs.tasks && !needs.workers)) return read(this.database.db);
+    const probe = await this.events(after, 1, { upTo: options.upTo });
+    if (probe.length === 0) return { events: [], taskUpdates: [], workerUpdates: [] };
+    return this.database.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(read);
+  }
+
+  private async taskUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
+    const last = lastPositionBy(events, isTaskEvent, (e) => e.uuid!);
+    const rows = await this.tasksByUuids([...last.keys()], db);
+    return updatesOf(last, rows);
+  }
+
+  private async workerUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<WorkerRecord>[]> {
+    const last = lastPositionBy(events, isWorkerEvent, (e) => e.hostname);
+    const rows = await this.workersByHostnames([...last.keys()], db);
+    return updatesOf(last, rows);
+  }
+}
+
+function lastPositionBy(events: readonly StoredEvent[], touches: (e: StoredEvent) => boolean, key: (e: StoredEvent) => string): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const e of events) if (touches(e)) last.set(key(e), e.position);
+  return last;
+}
+
+function updatesOf<R>(last: ReadonlyMap<string, number>, rows: ReadonlyMap<string, R>): RowUpdate<R>[] {
+  const updates: RowUpdate<R>[] = [];
+  for (const [key, position] of last) {
+    const row = rows.get(key);
+    if (row !== undefined) updates.push({ position, row });
+  }
+  return updates.sort((a, b) => a.position - b.position);
+}
