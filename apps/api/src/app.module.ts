@@ -1,19 +1,27 @@
 /** The API application: GraphQL (HTTP + graphql-ws on /graphql), health and metrics. */
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
+import { GraphQLErrorFilter } from './graphql/graphql-error.filter';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import { ApiMetrics } from './api-metrics';
 import type { ApiConfig } from './config';
 import { operationsPlugin } from './graphql/operations.plugin';
+import { EventsModule } from './events/events.module';
 import { HealthController } from './health.controller';
+import { LiveModule } from './live/live.module';
+import { SubscriptionLimits } from './live/subscription-limits';
 import { StateModule } from './state.module';
+import { StatsModule } from './stats/stats.module';
+import { TasksModule } from './tasks/tasks.module';
 import { WorkersModule } from './workers/workers.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: ApiConfig, logger: AppLogger, metrics: ApiMetrics): DynamicModule {
     const limits = { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity, defaultPageSize: config.defaultPageSize };
+    const wsLimits = new SubscriptionLimits(limits, metrics);
     return {
       module: AppModule,
       imports: [
@@ -23,16 +31,21 @@ export class AppModule {
           path: '/graphql',
           autoSchemaFile: true,
           sortSchema: true,
-          // graphql-ws on the same path; the legacy subscriptions-transport-ws protocol stays off.
-          subscriptions: { 'graphql-ws': { path: '/graphql' } },
+          // graphql-ws on the same path (depth/cost limits in onSubscribe); the legacy subscriptions-transport-ws protocol stays off.
+          subscriptions: { 'graphql-ws': { path: '/graphql', onSubscribe: wsLimits.onSubscribe } },
           introspection: true,
           playground: false,
           includeStacktraceInErrorResponses: false,
           plugins: [operationsPlugin(metrics, limits)],
         }),
         WorkersModule,
+        TasksModule,
+        EventsModule,
+        StatsModule,
+        LiveModule.forRoot(wsLimits),
       ],
       controllers: [HealthController],
+      providers: [{ provide: APP_FILTER, useClass: GraphQLErrorFilter }],
     };
   }
 }

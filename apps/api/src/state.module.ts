@@ -3,7 +3,7 @@
  * every module of the API.
  */
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { migrateToLatest, openDatabase, WorkerQueries, type Database } from '../../../libs/state/src';
+import { EventQueries, migrateToLatest, openDatabase, StatsQueries, TaskQueries, WorkerQueries, type Database } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import { ApiMetrics } from './api-metrics';
 import type { ApiConfig } from './config';
@@ -31,8 +31,11 @@ export class StateModule implements OnApplicationShutdown {
           },
         },
         { provide: WorkerQueries, inject: [DATABASE], useFactory: (database: Database) => new WorkerQueries(database.db) },
+        { provide: TaskQueries, inject: [DATABASE], useFactory: (database: Database) => new TaskQueries(database.db) },
+        { provide: EventQueries, inject: [DATABASE], useFactory: (database: Database) => new EventQueries(database.db) },
+        { provide: StatsQueries, inject: [DATABASE], useFactory: (database: Database) => new StatsQueries(database) },
       ],
-      exports: [API_CONFIG, LOGGER, ApiMetrics, DATABASE, WorkerQueries],
+      exports: [API_CONFIG, LOGGER, ApiMetrics, DATABASE, WorkerQueries, TaskQueries, EventQueries, StatsQueries],
     };
   }
 

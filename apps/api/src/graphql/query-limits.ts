@@ -2,7 +2,8 @@
  * Depth and cost limits for GraphQL operations, computed before anything runs.
  * Depth counts nested field selections (introspection fields excluded, so tools keep working).
  * Cost counts one per field, multiplied along lists: by the `first` argument where a field takes
- * one (else the default page size), and by LIST_GUESS for other list fields.
+ * one (else the default page size), and by LIST_GUESS for other list fields. The first list under
+ * a paginated field (`edges`, `events`, …) is the page itself: `first` already counts it.
  */
 import {
   getNamedType,
@@ -52,28 +53,36 @@ export function measureOperation(
     operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
   if (!root) return { depth: 0, complexity: 0 };
 
-  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType, seen: ReadonlySet<string>): QueryCost => {
+  const walk = (set: SelectionSetNode, parent: GraphQLCompositeType, seen: ReadonlySet<string>, inPage: boolean): QueryCost => {
     let depth = 0;
     let complexity = 0;
     const visitField = (field: FieldNode) => {
       const name = field.name.value;
       if (name.startsWith('__')) return;
       const def = 'getFields' in parent ? parent.getFields()[name] : undefined;
-      let childDepth = 0;
-      let childCost = 0;
-      if (field.selectionSet && def) {
-        const named = getNamedType(def.type);
-        if (isCompositeType(named)) ({ depth: childDepth, complexity: childCost } = walk(field.selectionSet, named, seen));
-      }
       let multiplier = 1;
+      let opensPage = false;
+      let pageList = false;
       const firstArg = field.arguments?.find((a) => a.name.value === 'first');
       if (firstArg) {
         const value = valueFromASTUntyped(firstArg.value, variables);
         multiplier = typeof value === 'number' && value > 0 ? value : defaultPageSize;
+        opensPage = true;
       } else if (def && def.args.some((a) => a.name === 'first')) {
         multiplier = defaultPageSize;
+        opensPage = true;
       } else if (def && getNullableType(def.type) instanceof GraphQLList) {
-        multiplier = LIST_GUESS;
+        if (inPage) pageList = true;
+        else multiplier = LIST_GUESS;
+      }
+      // A paginated field that is itself a list (e.g. recentTasks(first)) is its own page.
+      const listItself = def !== undefined && getNullableType(def.type) instanceof GraphQLList;
+      const childInPage = (opensPage && !listItself) || (inPage && !pageList && !listItself);
+      let childDepth = 0;
+      let childCost = 0;
+      if (field.selectionSet && def) {
+        const named = getNamedType(def.type);
+        if (isCompositeType(named)) ({ depth: childDepth, complexity: childCost } = walk(field.selectionSet, named, seen, childInPage));
       }
       depth = Math.max(depth, 1 + childDepth);
       complexity += 1 + multiplier * childCost;
@@ -87,14 +96,14 @@ export function measureOperation(
         if (key && seen.has(key)) continue; // cycles are a validation error reported elsewhere
         const typeName = fragment.typeCondition?.name.value;
         const type = typeName ? schema.getType(typeName) : parent;
-        const inner = walk(fragment.selectionSet, isCompositeType(type) ? type : parent, key ? new Set([...seen, key]) : seen);
+        const inner = walk(fragment.selectionSet, isCompositeType(type) ? type : parent, key ? new Set([...seen, key]) : seen, inPage);
         depth = Math.max(depth, inner.depth);
         complexity += inner.complexity;
       }
     }
     return { depth, complexity };
   };
-  return walk(operation.selectionSet, root, new Set());
+  return walk(operation.selectionSet, root, new Set(), false);
 }
 
 /** An error message when the operation is over a limit, else null. */

@@ -2,7 +2,8 @@
 
 /** Epoch seconds (as stored) to a Date for `DateTime` fields. */
 export function toDate(epochSeconds: number | null | undefined): Date | null {
-  return epochSeconds === null || epochSeconds === undefined ? null : new Date(epochSeconds * 1000);
+  // Rounded, not truncated: 0.123 s stored as 0.12299999 must read back as .123.
+  return epochSeconds === null || epochSeconds === undefined ? null : new Date(Math.round(epochSeconds * 1000));
 }
 
 /** A `DateTime` argument to epoch seconds. */
