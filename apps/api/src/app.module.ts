@@ -20,7 +20,7 @@ import { WorkersModule } from './workers/workers.module';
 @Module({})
 export class AppModule {
   static forRoot(config: ApiConfig, logger: AppLogger, metrics: ApiMetrics): DynamicModule {
-    const limits = { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity, defaultPageSize: config.defaultPageSize };
+    const limits = { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity, defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize };
     const wsLimits = new SubscriptionLimits(limits, metrics);
     return {
       module: AppModule,

@@ -16,7 +16,7 @@ export function operationsPlugin(metrics: ApiMetrics, limits: QueryLimits): Apol
       const started = process.hrtime.bigint();
       return {
         async didResolveOperation(ctx) {
-          const cost = measureOperation(ctx.schema, ctx.document, ctx.operationName, ctx.request.variables, limits.defaultPageSize);
+          const cost = measureOperation(ctx.schema, ctx.document, ctx.operationName, ctx.request.variables, limits.defaultPageSize, limits.maxPageSize);
           const problem = checkQueryLimits(cost, limits);
           if (problem) throw queryTooComplex(problem);
         },

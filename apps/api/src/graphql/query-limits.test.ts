@@ -50,3 +50,11 @@ describe('query cost and depth', () => {
     expect(checkQueryLimits({ depth: 4, complexity: 1000 }, limits)).toBeNull();
   });
 });
+
+describe('page sizes over the maximum', () => {
+  it('are costed at the maximum, so argument validation can name the bad `first`', () => {
+    const doc = parse('{ events(first: 100000) { events { type } } }');
+    expect(measureOperation(schema, doc, undefined, undefined, 50, 500).complexity).toBe(1 + 500 * 2);
+    expect(measureOperation(schema, doc, undefined, undefined, 50).complexity).toBe(1 + 100000 * 2);
+  });
+});

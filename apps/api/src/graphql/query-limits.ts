@@ -25,6 +25,11 @@ export interface QueryLimits {
   maxDepth: number;
   maxComplexity: number;
   defaultPageSize: number;
+  /**
+   * Largest `first` accepted: a larger one is costed at this size, because argument validation
+   * rejects it anyway with a precise BAD_USER_INPUT (default: no cap).
+   */
+  maxPageSize?: number;
 }
 
 /** Assumed size of a list field that takes no `first` argument (timeline, children, …). */
@@ -41,6 +46,7 @@ export function measureOperation(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
   defaultPageSize: number,
+  maxPageSize = Number.POSITIVE_INFINITY,
 ): QueryCost {
   const fragments = new Map<string, FragmentDefinitionNode>();
   let operation: OperationDefinitionNode | undefined;
@@ -66,7 +72,7 @@ export function measureOperation(
       const firstArg = field.arguments?.find((a) => a.name.value === 'first');
       if (firstArg) {
         const value = valueFromASTUntyped(firstArg.value, variables);
-        multiplier = typeof value === 'number' && value > 0 ? value : defaultPageSize;
+        multiplier = typeof value === 'number' && value > 0 ? Math.min(value, maxPageSize) : defaultPageSize;
         opensPage = true;
       } else if (def && def.args.some((a) => a.name === 'first')) {
         multiplier = defaultPageSize;

@@ -50,7 +50,7 @@ export class SubscriptionLimits {
     if (invalid.length > 0) return refuse(invalid);
     const type = document.definitions.find((d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName));
     const typeName = type && type.kind === 'OperationDefinition' ? type.operation : 'unknown';
-    const cost = measureOperation(schema, document, payload.operationName, payload.variables ?? undefined, this.limits.defaultPageSize);
+    const cost = measureOperation(schema, document, payload.operationName, payload.variables ?? undefined, this.limits.defaultPageSize, this.limits.maxPageSize);
     const problem = checkQueryLimits(cost, this.limits);
     if (problem) return refuse([queryTooComplex(problem)], typeName);
     this.metrics?.requests.inc({ operation, type: typeName, outcome: 'ok' });
