@@ -272,6 +272,14 @@ describe('mergeTaskEvent: late and out-of-order events', () => {
     expect(row.source).toBe('rabbit');
   });
 
+  it('keeps the highest retries even when the client stamps task-sent late', () => {
+    // A client stamps task-sent after publishing: under load its retries=0 can postdate the retry.
+    const retryReceived = ev('task-received', T0 + 2, { ...RECEIVED_FIELDS, retries: 1 });
+    const lateSent = ev('task-sent', T0 + 3, { ...SENT_FIELDS, retries: 0 }, { hostname: CLIENT });
+    expect(fold([retryReceived, lateSent]).retries).toBe(1);
+    expect(fold([lateSent, retryReceived]).retries).toBe(1);
+  });
+
   it('an older event never overwrites a field a newer one set', () => {
     const newer = ev('task-received', T0 + 5, { ...RECEIVED_FIELDS, retries: 2 }, { hostname: 'celery@w2' });
     const older = ev('task-received', T0 + 1, { ...RECEIVED_FIELDS, retries: 1 }, { hostname: 'celery@w1', source: 'redis' });
@@ -721,7 +729,10 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     exception: field('exception', null, text) as string | null,
     traceback: field('traceback', null, text) as string | null,
     runtime: field('runtime', null, (v) => (typeof v === 'number' ? v : null)) as number | null,
-    retries: field('retries', null, (v) => (Number.isInteger(v) ? (v as number) : null)) as number | null,
+    retries: events.reduce<number | null>((max, e) => {
+      const v = e.payload['retries'];
+      return Number.isSafeInteger(v) && (max === null || (v as number) > max) ? (v as number) : max;
+    }, null),
     eta: field('eta', null, text) as string | null,
     expires: field('expires', null, text) as string | null,
     worker: latest((e) => e.type !== 'task-sent')?.hostname ?? null,

@@ -69,7 +69,6 @@ type KeyedColumn =
   | 'exception'
   | 'traceback'
   | 'runtime'
-  | 'retries'
   | 'eta'
   | 'expires'
   | 'queue'
@@ -96,7 +95,6 @@ const COMMON_FIELDS: readonly FieldSpec[] = [
   ['exception', 'exception', asText],
   ['traceback', 'traceback', asText],
   ['runtime', 'runtime', asNumber],
-  ['retries', 'retries', asInteger],
   ['eta', 'eta', asText],
   ['expires', 'expires', asText],
   ['queue', 'queue', asText],
@@ -273,6 +271,10 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
 
   const payload = event.payload;
   copy(payload, COMMON_FIELDS);
+  // The attempt counter only grows: the highest seen wins, whatever the timestamps say (a client
+  // stamps task-sent after publishing, so under load its retries=0 can postdate the retry's events).
+  const retries = hasKey(payload, 'retries') ? asInteger(payload['retries']) : null;
+  if (retries !== null && (next.retries === null || retries > next.retries)) next.retries = retries;
   if (event.type === 'task-revoked') copy(payload, REVOKED_FIELDS);
   else if (event.type === 'task-rejected') copy(payload, REJECTED_FIELDS);
   take(event.type === 'task-sent' ? 'client' : 'worker', event.hostname);
