@@ -68,8 +68,10 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
   let db: TestDatabase;
   let store: EventStore;
   let api: ApiProcess;
-  /** A second replica on the same database, with its own tail. */
+  /** A second replica on the same database, with its own tail (and a roomy buffer). */
   let replica: ApiProcess;
+  /** A third one, also roomy: the resume test hops from `replica` to it. */
+  let replica2: ApiProcess;
   const clients: Client[] = [];
   let clock = 1000;
   let t = T0;
@@ -90,12 +92,19 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     db = createTestDatabase(dialect);
     store = await EventStore.open(db.url);
     const env = { CM_API_TAIL_INTERVAL_MS: '20', CM_API_SUBSCRIBER_BUFFER: String(BUFFER), CM_API_MAX_DEPTH: '3' };
-    [api, replica] = await Promise.all([startApi({ databaseUrl: db.url, env }), startApi({ databaseUrl: db.url, env })]);
+    // Only `api` has the tiny buffer the slow-client test needs; on a loaded machine a normal client
+    // can briefly trail a live burst by more than that, so the resume test runs on roomy replicas.
+    const roomy = { ...env, CM_API_SUBSCRIBER_BUFFER: '100000' };
+    [api, replica, replica2] = await Promise.all([
+      startApi({ databaseUrl: db.url, env }),
+      startApi({ databaseUrl: db.url, env: roomy }),
+      startApi({ databaseUrl: db.url, env: roomy }),
+    ]);
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
-    await Promise.all([api?.stop(), replica?.stop()]);
+    await Promise.all([api?.stop(), replica?.stop(), replica2?.stop()]);
     await store?.close();
     await db?.drop();
   });
@@ -139,9 +148,9 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
   it('events: resume with afterPosition after a disconnect (on another replica) receives every later event exactly once, in order, then live ones', async () => {
     const source = `resume-${dialect}`;
     const query = 'subscription($a: Float, $s: [String!]) { events(afterPosition: $a, filter: {source: $s}) { position type source } }';
-    const first = client();
+    const first = client(replica);
     const before = collect<{ position: number; source: string }>(first, 'events', query, { s: [source] });
-    await opened('events', 1);
+    await opened('events', 1, replica);
 
     // The collector keeps appending throughout: small batches, one every few ms.
     const total = 600;
@@ -161,7 +170,7 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     const last = seen[seen.length - 1]!;
     await sleep(150); // more events arrive while disconnected
 
-    const second = client(replica); // a different API process: positions are the cursor, whatever the replica
+    const second = client(replica2); // a different API process: positions are the cursor, whatever the replica
     const after = collect<{ position: number; source: string }>(second, 'events', query, { s: [source], a: last });
     await appender;
     const stored = (await store.readEvents(0, 100_000)).filter((e) => e.source === source).map((e) => e.position);
@@ -178,8 +187,8 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     expect(new Set([...seen, ...after.items.map((e) => e.position)]).size).toBe(seen.length + after.items.length);
     expect(seen).toEqual(stored.slice(0, seen.length));
     after.stop();
-    await opened('events', 0);
     await opened('events', 0, replica);
+    await opened('events', 0, replica2);
   });
 
   it('a client that stops reading is cut off with SUBSCRIBER_TOO_SLOW while a normal client keeps receiving everything', async () => {

@@ -273,8 +273,8 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
   copy(payload, COMMON_FIELDS);
   // The attempt counter only grows: the highest seen wins, whatever the timestamps say (a client
   // stamps task-sent after publishing, so under load its retries=0 can postdate the retry's events).
-  const retries = hasKey(payload, 'retries') ? asInteger(payload['retries']) : null;
-  if (retries !== null && (next.retries === null || retries > next.retries)) next.retries = retries;
+  const retries = payload['retries'];
+  if (typeof retries === 'number' && Number.isSafeInteger(retries) && (next.retries === null || retries > next.retries)) next.retries = retries;
   if (event.type === 'task-revoked') copy(payload, REVOKED_FIELDS);
   else if (event.type === 'task-rejected') copy(payload, REJECTED_FIELDS);
   take(event.type === 'task-sent' ? 'client' : 'worker', event.hostname);
