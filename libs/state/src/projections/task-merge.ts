@@ -54,7 +54,6 @@ type Coerce = (v: unknown) => string | number | null;
 
 const asText: Coerce = (v) => (typeof v === 'string' ? v : null);
 const asNumber: Coerce = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const asInteger: Coerce = (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
 const asFlag: Coerce = (v) => (v === true ? 1 : v === false ? 0 : null);
 /** Signal: Celery sends an int, null, or a name such as "SIGTERM". */
 const asSignum: Coerce = (v) =>
