@@ -14,3 +14,33 @@ export interface StoredEvent {
   /** The full event, parsed. */
   payload: Record<string, unknown>;
 }
+
+/** An `events` row as the database returns it. */
+export interface EventRow {
+  position: number | string;
+  dedup_key: string;
+  source: string;
+  type: string;
+  hostname: string;
+  uuid: string | null;
+  clock: number | string | null;
+  timestamp: number;
+  received_at: number;
+  payload: string;
+}
+
+/** An `events` row to a StoredEvent (numbers normalised, payload parsed). */
+export function toStoredEvent(r: EventRow): StoredEvent {
+  return {
+    position: Number(r.position),
+    dedup_key: r.dedup_key,
+    source: r.source,
+    type: r.type,
+    hostname: r.hostname,
+    uuid: r.uuid,
+    clock: r.clock === null ? null : Number(r.clock),
+    timestamp: r.timestamp,
+    received_at: r.received_at,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+  };
+}

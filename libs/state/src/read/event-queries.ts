@@ -1,7 +1,7 @@
 /** Read queries over the event log for audits (the only SQL the API runs against it, with the tail). */
+import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
-import type { StoredEvent } from '../stored-event';
 
 export interface EventPageQuery {
   /** Exclusive lower bound on the position (0 for the start of the log). */
@@ -44,18 +44,7 @@ export class EventQueries {
     if (hasMore) rows.length = query.limit;
     return {
       hasMore,
-      events: rows.map((r) => ({
-        position: Number(r.position),
-        dedup_key: r.dedup_key,
-        source: r.source,
-        type: r.type,
-        hostname: r.hostname,
-        uuid: r.uuid,
-        clock: r.clock === null ? null : Number(r.clock),
-        timestamp: r.timestamp,
-        received_at: r.received_at,
-        payload: JSON.parse(r.payload) as Record<string, unknown>,
-      })),
+      events: rows.map(toStoredEvent),
     };
   }
 }

@@ -5,10 +5,10 @@
  * Writers serialise and positions become visible in commit order, so reading `position > last`
  * page after page never skips an event.
  */
+import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database';
 import type { DB } from '../schema';
-import type { StoredEvent } from '../stored-event';
 import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
 import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
@@ -75,18 +75,7 @@ export class LiveQueries {
     if (f?.uuid !== undefined) q = q.where('uuid', '=', f.uuid);
     if (f?.sources?.length) q = q.where('source', 'in', [...f.sources]);
     const rows = await q.orderBy('position').limit(limit).execute();
-    return rows.map((r) => ({
-      position: Number(r.position),
-      dedup_key: r.dedup_key,
-      source: r.source,
-      type: r.type,
-      hostname: r.hostname,
-      uuid: r.uuid,
-      clock: r.clock === null ? null : Number(r.clock),
-      timestamp: r.timestamp,
-      received_at: r.received_at,
-      payload: JSON.parse(r.payload) as Record<string, unknown>,
-    }));
+    return rows.map(toStoredEvent);
   }
 
   async tasksByUuids(uuids: readonly string[], db: Kysely<DB> = this.database.db): Promise<Map<string, TaskRecord>> {

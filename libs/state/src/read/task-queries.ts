@@ -24,10 +24,10 @@
  * match only identical expressions; the sentinels are literals, not parameters): a test checks
  * every order is served by its index on both dialects.
  */
+import { toStoredEvent, type StoredEvent } from '../stored-event';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { dialectOf } from '../dialect';
 import type { DB } from '../schema';
-import type { StoredEvent } from '../stored-event';
 import type { TaskRecord } from '../repositories/task.repository';
 import { choosePlan, choosePlanWithoutProbe, needsProbe, RECEIVED_KEY, type PlanChoice, type PlanTerm } from './task-plan';
 
@@ -340,20 +340,7 @@ export class TaskQueries {
     const out: StoredEvent[] = [];
     for (const chunk of chunks(unique(uuids), IN_CHUNK)) {
       const rows = await this.db.selectFrom('events').selectAll().where('uuid', 'in', chunk).orderBy('position').execute();
-      for (const r of rows) {
-        out.push({
-          position: Number(r.position),
-          dedup_key: r.dedup_key,
-          source: r.source,
-          type: r.type,
-          hostname: r.hostname,
-          uuid: r.uuid,
-          clock: r.clock === null ? null : Number(r.clock),
-          timestamp: r.timestamp,
-          received_at: r.received_at,
-          payload: JSON.parse(r.payload) as Record<string, unknown>,
-        });
-      }
+      for (const r of rows) out.push(toStoredEvent(r));
     }
     if (uuids.length > IN_CHUNK) out.sort((a, b) => a.position - b.position);
     return out;

@@ -1,8 +1,8 @@
 /** The append-only event log and its rejected messages: the only SQL that touches them. */
+import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
 import { rejectionDedupKey, type NewEvent, type NewRejection } from '../new-event';
-import type { StoredEvent } from '../stored-event';
 import type { StatementCache } from '../sqlite/statement-cache';
 
 /** Rows per INSERT statement: under SQLite's 32 766 and Postgres's 65 535 bound parameters. */
@@ -102,18 +102,7 @@ export class EventLogRepository {
       .orderBy('position')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      position: r.position,
-      dedup_key: r.dedup_key,
-      source: r.source,
-      type: r.type,
-      hostname: r.hostname,
-      uuid: r.uuid,
-      clock: r.clock,
-      timestamp: r.timestamp,
-      received_at: r.received_at,
-      payload: JSON.parse(r.payload) as Record<string, unknown>,
-    }));
+    return rows.map(toStoredEvent);
   }
 
   async lastPosition(db: Kysely<DB>): Promise<number> {
