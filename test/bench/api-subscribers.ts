@@ -1,0 +1,145 @@
+/**
+ * The API benchmark's graphql-ws subscribers, in their own process (forked by api-bench.ts) so
+ * that parsing their messages does not disturb the publisher's pacing.
+ *
+ * Input (env): SUB_WS_URL, SUB_COUNT, SUB_RUN (the bench_run marker of this run's events).
+ * IPC: parent sends {cmd:'status'} → {type:'status', connected, warm, delivered[]};
+ * {cmd:'finish'} → {type:'result', …}. Latency of a delivery = (timeOrigin + now) − bench_sent_at.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface SubscriberResult {
+  type: 'result';
+  subscribers: number;
+  delivered: number[];
+  duplicates: number[];
+  outOfOrder: number[];
+  errors: string[];
+  /** All deliveries of measured events: latency percentiles, ms. */
+  latency: { count: number; p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Per subscriber p99, ms (min / median / max over the subscribers). */
+  perSubscriberP99: { min: number; median: number; max: number };
+  /** The subscriber process's event-loop delay during the run, ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  cpuMicros: number;
+  peakRssBytes: number;
+}
+
+const url = process.env.SUB_WS_URL!;
+const count = Number(process.env.SUB_COUNT ?? '100');
+const run = process.env.SUB_RUN!;
+
+const QUERY = 'subscription Bench($filter: EventFilter) { events(filter: $filter) { position payload } }';
+const clients: Client[] = [];
+const delivered = new Array<number>(count).fill(0);
+const duplicates = new Array<number>(count).fill(0);
+const outOfOrder = new Array<number>(count).fill(0);
+const lastSeq = new Array<number>(count).fill(-1);
+const warm = new Array<boolean>(count).fill(false);
+const errors: string[] = [];
+let connected = 0;
+// Latencies of measured deliveries, per subscriber (ms).
+const latencies: Float64Array[] = [];
+const capacity = Number(process.env.SUB_EXPECTED ?? '40000') + 1000;
+const loop = monitorEventLoopDelay({ resolution: 10 });
+const cpuStart = process.cpuUsage();
+
+for (let i = 0; i < count; i++) {
+  latencies.push(new Float64Array(capacity));
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    on: {
+      connected: () => {
+        connected += 1;
+      },
+      error: (e) => {
+        errors.push(`client ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`);
+      },
+    },
+  });
+  clients.push(client);
+  client.subscribe<{ events: { position: number; payload: Record<string, unknown> } }>(
+    { query: QUERY, variables: { filter: { types: ['worker-heartbeat'] } } },
+    {
+      next: (msg) => {
+        const now = performance.timeOrigin + performance.now();
+        const p = msg.data?.events.payload;
+        if (!p || p.bench_run !== run) return;
+        if (p.bench_warmup === true) {
+          warm[i] = true;
+          return;
+        }
+        const seq = Number(p.bench_seq);
+        if (seq <= lastSeq[i]!) {
+          if (seq === lastSeq[i]) duplicates[i]! += 1;
+          else outOfOrder[i]! += 1;
+        }
+        lastSeq[i] = Math.max(lastSeq[i]!, seq);
+        const n = delivered[i]!;
+        if (n < capacity) latencies[i]![n] = now - Number(p.bench_sent_at);
+        delivered[i] = n + 1;
+      },
+      error: (e) => errors.push(`subscriber ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`),
+      complete: () => undefined,
+    },
+  );
+}
+loop.enable();
+
+function pct(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function vmHwmBytes(): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = /VmHWM:\s+(\d+) kB/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8') as string);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+process.on('message', (m: { cmd: string }) => {
+  if (m.cmd === 'status') {
+    process.send!({ type: 'status', connected, warm: warm.filter(Boolean).length, delivered });
+    return;
+  }
+  if (m.cmd === 'finish') {
+    loop.disable();
+    const total = delivered.reduce((a, b) => a + Math.min(b, capacity), 0);
+    const all = new Float64Array(total);
+    let off = 0;
+    const p99s: number[] = [];
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      const n = Math.min(delivered[i]!, capacity);
+      const mine = latencies[i]!.slice(0, n).sort();
+      p99s.push(pct(mine, 99));
+      all.set(mine, off);
+      off += n;
+      for (let k = 0; k < n; k++) sum += mine[k]!;
+    }
+    all.sort();
+    p99s.sort((a, b) => a - b);
+    const cpu = process.cpuUsage(cpuStart);
+    const result: SubscriberResult = {
+      type: 'result',
+      subscribers: count,
+      delivered,
+      duplicates,
+      outOfOrder,
+      errors: errors.slice(0, 20),
+      latency: { count: total, p50: pct(all, 50), p95: pct(all, 95), p99: pct(all, 99), max: all.length ? all[all.length - 1]! : NaN, mean: total ? sum / total : NaN },
+      perSubscriberP99: { min: p99s[0] ?? NaN, median: p99s[Math.floor(p99s.length / 2)] ?? NaN, max: p99s[p99s.length - 1] ?? NaN },
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
+      loopDelayMaxMs: loop.max / 1e6,
+      cpuMicros: cpu.user + cpu.system,
+      peakRssBytes: vmHwmBytes(),
+    };
+    void Promise.all(clients.map((c) => c.dispose())).finally(() => process.send!(result, () => process.exit(0)));
+  }
+});
