@@ -2,6 +2,7 @@
  * Starts real Celery 5.2 workers (Debian's python3-celery, run as `/usr/bin/python3 -m celery`)
  * for integration and end-to-end tests, and makes sure none of them outlives the test process.
  */
+import { onProcessExit } from './exit-cleanup';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -102,16 +103,7 @@ function killAllWorkers(): void {
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
-  process.on('exit', killAllWorkers);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAllWorkers();
-      process.removeListener(signal, onSignal);
-      // Keep the default behaviour (terminate) unless somebody else handles the signal.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+  onProcessExit(killAllWorkers);
 }
 
 /** Kills (SIGKILL) every worker group this process started that is still alive. */

@@ -4,6 +4,7 @@
  * gracefully (SIGTERM, exit code 0 expected) or kills it (SIGKILL), and makes sure no collector
  * outlives the test process — not even when the test process itself is SIGKILLed.
  */
+import { onProcessExit } from './exit-cleanup';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
@@ -124,15 +125,7 @@ function killAllCollectors(): void {
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
-  process.on('exit', killAllCollectors);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAllCollectors();
-      process.removeListener(signal, onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+  onProcessExit(killAllCollectors);
 }
 
 /** SIGKILLs every collector this process started that is still alive. */
