@@ -6,13 +6,17 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
-const MAIN = resolve(__dirname, '../../dist/apps/api/main.js');
+/** The built API, whether this file runs from the sources (vitest) or from dist/test/support. */
+const MAIN = [resolve(__dirname, '../../dist/apps/api/main.js'), resolve(__dirname, '../../apps/api/main.js')].find(
+  (file) => file.includes('/dist/') && existsSync(file),
+) ?? resolve(__dirname, '../../dist/apps/api/main.js');
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
 export interface ApiProcess {
+  pid: number;
   port: number;
   url: string;
   wsUrl: string;
@@ -67,6 +71,7 @@ export async function startApi(opts: { databaseUrl: string; env?: Record<string,
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
+    pid: child.pid!,
     port,
     url,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
