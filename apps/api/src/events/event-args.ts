@@ -4,13 +4,12 @@
  */
 import type { EventPageQuery } from '../../../../libs/state/src';
 import { badUserInput } from '../graphql/errors';
-import type { EventFilter } from './event.model';
 
 /** Most values accepted in one list of the filter. */
 export const MAX_EVENT_FILTER_VALUES = 100;
 
 export interface EventsArgs {
-  filter?: EventFilter | null;
+  filter?: EventFilterInput | null;
   after?: number | null;
   first?: number | null;
 }
@@ -29,17 +28,38 @@ export function toEventPageQuery(args: EventsArgs, limits: PageLimits): EventPag
   if (!Number.isInteger(first) || first < 1 || first > limits.maxPageSize) {
     throw badUserInput(`first must be between 1 and ${limits.maxPageSize} (the maximum page size), got ${first}`, 'first');
   }
-  const f = args.filter ?? {};
-  const query: EventPageQuery = { after, limit: first };
+  return { after, limit: first, ...toEventCriteria(args.filter) };
+}
+
+/** EventFilter criteria, validated: shared by the `events` query and the `events` subscription. */
+export interface EventCriteria {
+  types?: string[];
+  sources?: string[];
+  hostname?: string;
+  uuid?: string;
+}
+
+/** An EventFilter (of the query or of a subscription) to validated column criteria. */
+export function toEventCriteria(filter: EventFilterInput | null | undefined): EventCriteria {
+  const f = filter ?? {};
+  const criteria: EventCriteria = {};
   const types = list(f.types, 'filter.types');
   const sources = list(f.source, 'filter.source');
-  if (types) query.types = types;
-  if (sources) query.sources = sources;
+  if (types) criteria.types = types;
+  if (sources) criteria.sources = sources;
   const hostname = text(f.hostname, 'filter.hostname', 'a node name such as "celery@web-1"');
   const uuid = text(f.uuid, 'filter.uuid', 'a task id');
-  if (hostname !== undefined) query.hostname = hostname;
-  if (uuid !== undefined) query.uuid = uuid;
-  return query;
+  if (hostname !== undefined) criteria.hostname = hostname;
+  if (uuid !== undefined) criteria.uuid = uuid;
+  return criteria;
+}
+
+/** The fields of an EventFilter, however it arrives (GraphQL input object or plain object). */
+export interface EventFilterInput {
+  types?: readonly string[] | null;
+  hostname?: string | null;
+  uuid?: string | null;
+  source?: readonly string[] | null;
 }
 
 /** A list criterion: absent or empty is no criterion; values must be non-empty strings. */

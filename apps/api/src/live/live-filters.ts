@@ -7,18 +7,14 @@
 import type { LogEventFilter, TaskRecord, WorkerRecord } from '../../../../libs/state/src';
 import { badUserInput } from '../graphql/errors';
 import { globToRegExp } from '../graphql/scalars';
+import { toEventCriteria, type EventFilterInput } from '../events/event-args';
 import { toTaskListFilter } from '../tasks/task-filter';
 import type { TaskFilter } from '../tasks/task.model';
 
 /** The subscription fields, as metric labels and in messages. */
 export type LiveField = 'events' | 'taskUpdated' | 'workerUpdated';
 
-export interface EventFilterInput {
-  types?: string[] | null;
-  hostname?: string | null;
-  uuid?: string | null;
-  source?: string[] | null;
-}
+export type { EventFilterInput } from '../events/event-args';
 
 export interface TaskFilterInput {
   states?: string[] | null;
@@ -51,25 +47,9 @@ export function validateAfterPosition(afterPosition: number | null | undefined):
 const present = <T>(v: T | null | undefined): v is T => v !== null && v !== undefined;
 const list = (v: readonly string[] | null | undefined): readonly string[] | undefined => (v && v.length > 0 ? v : undefined);
 
-function nonEmpty(value: string | null | undefined, argument: string, example: string): string | undefined {
-  if (!present(value)) return undefined;
-  if (value.trim() === '') throw badUserInput(`${argument} must not be empty: give ${example} or omit it`, argument);
-  return value;
-}
-
-/** EventFilter to column criteria (also pushed down into SQL for catch-up). */
+/** EventFilter to column criteria (also pushed down into SQL for catch-up), validated as the query does. */
 export function eventCriteria(filter: EventFilterInput | null | undefined): LogEventFilter {
-  const f = filter ?? {};
-  const criteria: LogEventFilter = {};
-  const types = list(f.types);
-  const sources = list(f.source);
-  const hostname = nonEmpty(f.hostname, 'filter.hostname', 'a node name such as "celery@web-1"');
-  const uuid = nonEmpty(f.uuid, 'filter.uuid', 'a task id');
-  if (types) criteria.types = types;
-  if (sources) criteria.sources = sources;
-  if (hostname !== undefined) criteria.hostname = hostname;
-  if (uuid !== undefined) criteria.uuid = uuid;
-  return criteria;
+  return toEventCriteria(filter);
 }
 
 export function eventMatcher(c: LogEventFilter): (e: { type: string; hostname: string; uuid: string | null; source: string }) => boolean {
