@@ -3,8 +3,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort } from './collector-process';
+
+/** Ports and Prometheus samples, as the collector harness reads them. */
+export { freePort, metricValue } from './collector-process';
 
 /** The built API, whether this file runs from the sources (vitest) or from dist/test/support. */
 const MAIN = [resolve(__dirname, '../../dist/apps/api/main.js'), resolve(__dirname, '../../apps/api/main.js')].find(
@@ -30,17 +33,6 @@ export interface ApiProcess {
 export interface GraphQLErrorBody {
   message: string;
   extensions?: { code?: string; [key: string]: unknown };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 export async function startApi(opts: { databaseUrl: string; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<ApiProcess> {
@@ -91,15 +83,4 @@ export async function startApi(opts: { databaseUrl: string; env?: Record<string,
       clearTimeout(timer);
     },
   };
-}
-
-/** The value of one Prometheus sample (first match), or 0. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== ' ' && rest[0] !== '{') continue;
-    if (Object.entries(labels).every(([k, v]) => rest.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
-  }
-  return 0;
 }
