@@ -94,7 +94,8 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     const env = { CM_API_TAIL_INTERVAL_MS: '20', CM_API_SUBSCRIBER_BUFFER: String(BUFFER), CM_API_MAX_DEPTH: '3' };
     // Only `api` has the tiny buffer the slow-client test needs; on a loaded machine a normal client
     // can briefly trail a live burst by more than that, so the resume test runs on roomy replicas.
-    const roomy = { ...env, CM_API_SUBSCRIBER_BUFFER: '100000' };
+    // They keep the default depth limit: the batched subscriptions' row selections are one level deeper.
+    const roomy = { CM_API_TAIL_INTERVAL_MS: env.CM_API_TAIL_INTERVAL_MS, CM_API_SUBSCRIBER_BUFFER: '100000' };
     [api, replica, replica2] = await Promise.all([
       startApi({ databaseUrl: db.url, env }),
       startApi({ databaseUrl: db.url, env: roomy }),
@@ -189,6 +190,73 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     after.stop();
     await opened('events', 0, replica);
     await opened('events', 0, replica2);
+  });
+
+  it('batched subscriptions: eventBatches catches up and goes live in batches of at most maxBatchSize, lastPosition resumes; taskUpdateBatches and workerUpdateBatches batch rows', async () => {
+    const source = `batches-${dialect}`;
+    const history = await append(Array.from({ length: 25 }, () => progress(source)));
+    const query = 'subscription($a: Float, $s: [String!], $m: Int) { eventBatches(afterPosition: $a, filter: {source: $s}, maxBatchSize: $m) { events { position source } lastPosition } }';
+    type Batch = { events: { position: number; source: string }[]; lastPosition: number };
+    const c = client(replica);
+    const batches = collect<Batch>(c, 'eventBatches', query, { a: history[2]! - 1, s: [source], m: 10 });
+    const positions = () => batches.items.flatMap((b) => b.events.map((e) => e.position));
+    await waitUntil('the history', () => positions().length >= 23);
+    // Catch-up: the 23 stored events after afterPosition, 10 at most per message.
+    expect(batches.items.map((b) => b.events.length)).toEqual([10, 10, 3]);
+
+    const tasks = collect<{ updates: { position: number; task: { uuid: string; state: string } }[]; lastPosition: number }>(
+      c,
+      'taskUpdateBatches',
+      'subscription { taskUpdateBatches(filter: {names: ["app.batched"]}) { updates { position task { uuid state } } lastPosition } }',
+    );
+    const workers = collect<{ updates: { worker: { hostname: string } }[]; lastPosition: number }>(
+      c,
+      'workerUpdateBatches',
+      'subscription { workerUpdateBatches(filter: {hostname: "celery@batch-*"}) { updates { worker { hostname } } lastPosition } }',
+    );
+    await opened('eventBatches', 1, replica);
+    await opened('taskUpdateBatches', 1, replica);
+    await opened('workerUpdateBatches', 1, replica);
+
+    // Live: one commit of 30 events reaches the client as batches of at most 10, in order.
+    const live = await append(Array.from({ length: 30 }, () => progress(source)));
+    await waitUntil('the live events', () => positions().length >= 23 + 30);
+    expect(positions()).toEqual([...history.slice(2), ...live]);
+    for (const b of batches.items) {
+      expect(b.events.length).toBeGreaterThan(0);
+      expect(b.events.length).toBeLessThanOrEqual(10);
+      expect(b.lastPosition).toBe(b.events[b.events.length - 1]!.position);
+    }
+    expect(batches.items.length).toBeLessThan(23 + 30); // batched, not one message per event
+
+    const [a, b, w1, w2] = await append([
+      event({ type: 'task-received', hostname: 'celery@batch-1', uuid: `bt-a-${dialect}`, name: 'app.batched', ...next() }),
+      event({ type: 'task-received', hostname: 'celery@batch-1', uuid: `bt-b-${dialect}`, name: 'app.batched', ...next() }),
+      heartbeat('celery@batch-1', t + 1, 1),
+      heartbeat('celery@batch-2', t + 1, 2),
+    ]);
+    await waitUntil('two task updates', () => tasks.items.flatMap((x) => x.updates).length >= 2);
+    await waitUntil('two worker updates', () => workers.items.flatMap((x) => x.updates).length >= 2);
+    expect(tasks.items.flatMap((x) => x.updates)).toEqual([
+      { position: a, task: { uuid: `bt-a-${dialect}`, state: 'RECEIVED' } },
+      { position: b, task: { uuid: `bt-b-${dialect}`, state: 'RECEIVED' } },
+    ]);
+    expect(tasks.items.at(-1)!.lastPosition).toBe(b);
+    expect(workers.items.flatMap((x) => x.updates.map((u) => u.worker.hostname))).toEqual(['celery@batch-1', 'celery@batch-2']);
+    expect(workers.items.at(-1)!.lastPosition).toBe(w2);
+    expect(w1).toBeLessThan(w2!);
+
+    // Resuming from a batch's lastPosition continues exactly after it.
+    const resumeFrom = batches.items[1]!.lastPosition;
+    const resumed = collect<Batch>(client(replica2), 'eventBatches', query, { a: resumeFrom, s: [source], m: 5000 });
+    await waitUntil('the resumed events', () => resumed.items.flatMap((x) => x.events).length >= positions().filter((p) => p > resumeFrom).length);
+    expect(resumed.items.flatMap((x) => x.events.map((e) => e.position))).toEqual(positions().filter((p) => p > resumeFrom));
+    expect(batches.errors).toEqual([]);
+    expect(resumed.errors).toEqual([]);
+    for (const s of [batches, tasks, workers, resumed]) s.stop();
+    await opened('eventBatches', 0, replica);
+    await opened('eventBatches', 0, replica2);
+    await opened('taskUpdateBatches', 0, replica);
   });
 
   it('a client that stops reading is cut off with SUBSCRIBER_TOO_SLOW while a normal client keeps receiving everything', async () => {
@@ -287,6 +355,9 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
       ['taskUpdated', 'subscription { taskUpdated(filter: {received: {from: "2026-01-01T00:00:00Z"}}) { position } }'],
       ['events', 'subscription { events(afterPosition: -1) { position } }'],
       ['workerUpdated', 'subscription { workerUpdated(filter: {hostname: " "}) { position } }'],
+      ['eventBatches', 'subscription { eventBatches(maxBatchSize: 0) { lastPosition } }'],
+      ['taskUpdateBatches', 'subscription { taskUpdateBatches(maxBatchSize: 5001) { lastPosition } }'],
+      ['workerUpdateBatches', 'subscription { workerUpdateBatches(afterPosition: -2) { lastPosition } }'],
     ];
     for (const [field, query] of cases) {
       const s = collect(c, field, query);

@@ -42,6 +42,9 @@ const RATE = num('BENCH_API_RATE', 2000);
 const SECONDS = num('BENCH_API_SECONDS', 20);
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const PHASES = new Set((process.env.BENCH_API_PHASES ?? 'queries,subscriptions').split(','));
+/** Subscription modes measured, in order: `batches` (eventBatches) and/or `events` (one message per event). */
+type SubMode = 'batches' | 'events';
+const SUB_MODES = (process.env.BENCH_API_SUB_MODES ?? 'batches,events').split(',').filter((m): m is SubMode => m === 'batches' || m === 'events');
 const WRITE = process.env.BENCH_WRITE !== '0';
 /** BENCH_API_PROFILE=1: run the subscription phase's API under --cpu-prof and summarise it. */
 const PROFILE = process.env.BENCH_API_PROFILE === '1';
@@ -213,6 +216,7 @@ async function runQueries(seed: CachedSeed): Promise<QueryResults> {
 // --- phase 3: subscriptions ----------------------------------------------------------------
 
 interface SubResults {
+  mode: SubMode;
   result: SubscriberResult;
   expected: number;
   published: number;
@@ -228,20 +232,21 @@ interface SubResults {
   dbPath: string;
 }
 
-async function runSubscriptions(): Promise<SubResults> {
-  const dbPath = join(CACHE_DIR, `subs-${RUN_ID}.db`);
+async function runSubscriptions(mode: SubMode): Promise<SubResults> {
+  const runId = `${RUN_ID}-${mode}`;
+  const dbPath = join(CACHE_DIR, `subs-${runId}.db`);
   const dbUrl = `sqlite:${dbPath}`;
-  const queue = `cm-api-bench.${RUN_ID}`;
+  const queue = `cm-api-bench.${runId}`;
   const collector = await startCollector({ brokers: `rabbitmq=${AMQP_URL}`, databaseUrl: dbUrl, amqpQueue: queue, logLevel: 'warn', readyTimeoutMs: 30_000 });
   log(`collector ready (pid ${collector.pid}, queue ${queue})`);
   let api: BenchApi | null = null;
   let connection: amqp.ChannelModel | null = null;
   try {
-    api = await startBenchApi(REPO, dbUrl, join(CACHE_DIR, `api-subs-${RUN_ID}.log`), {}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+    api = await startBenchApi(REPO, dbUrl, join(CACHE_DIR, `api-subs-${runId}.log`), {}, PROFILE && mode === SUB_MODES[0] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     log(`API ready (pid ${api.pid}), default CM_API_TAIL_INTERVAL_MS${process.env.CM_API_TAIL_INTERVAL_MS ? ` = ${process.env.CM_API_TAIL_INTERVAL_MS}` : ''}`);
     const expected = RATE * SECONDS;
     const child = fork(join(__dirname, 'api-subscribers.js'), [], {
-      env: { ...process.env, SUB_WS_URL: api.wsUrl, SUB_COUNT: String(SUBSCRIBERS), SUB_RUN: RUN_ID, SUB_EXPECTED: String(expected) },
+      env: { ...process.env, SUB_WS_URL: api.wsUrl, SUB_COUNT: String(SUBSCRIBERS), SUB_RUN: runId, SUB_MODE: mode, SUB_EXPECTED: String(expected) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ask = <T>(cmd: string, type: string) =>
@@ -260,7 +265,7 @@ async function runSubscriptions(): Promise<SubResults> {
     connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();
     await channel.assertExchange('celeryev', 'topic', { durable: true, autoDelete: false });
-    const hosts = Array.from({ length: 8 }, (_, i) => `celery@apibench-${RUN_ID}-w${i + 1}`);
+    const hosts = Array.from({ length: 8 }, (_, i) => `celery@apibench-${runId}-w${i + 1}`);
     let seq = 0;
     const publish = (extra: Record<string, unknown>) => {
       const host = hosts[seq % hosts.length]!;
@@ -268,7 +273,7 @@ async function runSubscriptions(): Promise<SubResults> {
       const body = {
         hostname: host, utcoffset: 0, pid: 4242, clock: seq + 1, freq: 2.0, active: 0, processed: seq,
         loadavg: [0.1, 0.2, 0.3], sw_ident: 'py-celery', sw_ver: '5.3.6', sw_sys: 'Linux',
-        timestamp: now / 1000, type: 'worker-heartbeat', bench_run: RUN_ID, bench_seq: seq, bench_sent_at: now, ...extra,
+        timestamp: now / 1000, type: 'worker-heartbeat', bench_run: runId, bench_seq: seq, bench_sent_at: now, ...extra,
       };
       seq += 1;
       return channel.publish('celeryev', 'worker.heartbeat', Buffer.from(JSON.stringify(body)), {
@@ -285,7 +290,7 @@ async function runSubscriptions(): Promise<SubResults> {
       if (s.connected >= SUBSCRIBERS) publish({ bench_warmup: true });
       await sleep(200);
     }
-    log(`${SUBSCRIBERS} subscribers connected and receiving; publishing ${n0(RATE)} events/s for ${SECONDS} s`);
+    log(`${SUBSCRIBERS} ${mode === 'batches' ? 'eventBatches' : 'events'} subscribers connected and receiving; publishing ${n0(RATE)} events/s for ${SECONDS} s`);
     seq = 0;
     const apiCpu0 = cpuMicros(api.pid);
     const colCpu0 = cpuMicros(collector.pid);
@@ -332,6 +337,7 @@ async function runSubscriptions(): Promise<SubResults> {
     const allDelivered = result.delivered.every((d) => d === expected);
     log(`delivery latency p50 ${f1(result.latency.p50)} p95 ${f1(result.latency.p95)} p99 ${f1(result.latency.p99)} max ${f1(result.latency.max)} ms; delivered min ${n0(Math.min(...result.delivered))} max ${n0(Math.max(...result.delivered))} of ${n0(expected)}`);
     const out: SubResults = {
+      mode,
       result,
       expected,
       published,
@@ -381,7 +387,7 @@ async function rabbitVersion(): Promise<string> {
 }
 
 function section(x: {
-  seed: CachedSeed; q: QueryResults | null; s: SubResults | null; profile: ProfileSummary | null; error: string | null; sqlite: string; rabbit: string; loadStart: number[]; loadEnd: number[]; seconds: number;
+  seed: CachedSeed | null; q: QueryResults | null; subs: SubResults[]; profile: ProfileSummary | null; error: string | null; sqlite: string; rabbit: string; loadStart: number[]; loadEnd: number[]; seconds: number;
 }): string {
   const date = new Date().toISOString().slice(0, 10);
   const o: string[] = [];
@@ -391,7 +397,7 @@ function section(x: {
     'Measured with `npm run bench:api` (test/bench/api-bench.ts with api-seed.ts, api-server.ts, api-subscribers.ts). Queries are timed at the client ' +
       '(fetch over loopback HTTP, one request at a time, so latency includes HTTP and JSON); percentiles are nearest rank. Knobs: `BENCH_API_TASKS` (1000000), ' +
       '`BENCH_API_DAYS` (1), `BENCH_API_REUSE` (1: reuse the cached seeded file), `BENCH_API_CACHE_DIR` (<tmp>/cm-api-bench), `BENCH_API_SAMPLES` (200 per shape), ' +
-      '`BENCH_API_STATS_SAMPLES` (20), `BENCH_API_SUBSCRIBERS` (100), `BENCH_API_RATE` (2000), `BENCH_API_SECONDS` (20), `BENCH_API_PHASES` (queries,subscriptions), `BENCH_API_PROFILE` (1: profile the API during delivery), `BENCH_WRITE`; `CM_*` variables are passed to the API and collector.',
+      '`BENCH_API_STATS_SAMPLES` (20), `BENCH_API_SUBSCRIBERS` (100), `BENCH_API_RATE` (2000), `BENCH_API_SECONDS` (20), `BENCH_API_PHASES` (queries,subscriptions), `BENCH_API_SUB_MODES` (batches,events), `BENCH_API_PROFILE` (1: profile the API during delivery), `BENCH_WRITE`; `CM_*` variables are passed to the API and collector.',
     '',
   );
   o.push(
@@ -401,7 +407,8 @@ function section(x: {
   );
   o.push(`Run: \`npm run bench:api\` (${Math.round(x.seconds)} s in all) on ${gitRef()}.`, '');
   const sd = x.seed;
-  o.push(
+  if (sd === null) o.push('Dataset: none seeded (the queries phase did not run).', '');
+  else o.push(
     `Dataset: ${n0(sd.tasks)} tasks over ${DAYS} day(s) from ${new Date(sd.fromEpoch * 1000).toISOString()} (${SEED_NAMES.length} task names, Zipf-like; ${SEED_WORKERS.length} workers; ~3 % failed), ` +
       `${n0(sd.events)} events (task-received, task-started, task-succeeded/failed, a heartbeat per worker per minute) appended through \`EventStore.append\` in ${n0(sd.batches)} batches of ≈ ${n0(BATCH)} events ` +
       `(synchronous NORMAL), so the tasks/workers projections are the collector's. Seeding took **${f1(sd.seconds)} s** (${n0(sd.events / sd.seconds)} events/s; load average ${la(sd.loadAvgBefore)} before, ${la(sd.loadAvgAfter)} after)` +
@@ -414,16 +421,18 @@ function section(x: {
     o.push(`| tasks page (first: 50) p95 ≤ ${TARGETS.tasksPageP95} ms | ${f2(x.q.tasksAll.p95)} ms over all shapes (worst shape ${f2(Math.max(...x.q.shapes.map((s) => s.d.p95)))} ms) | ${status(x.q.tasksAll.p95 <= TARGETS.tasksPageP95)}${x.q.tasksAll.p95 <= TARGETS.tasksPageP95 && x.q.shapes.some((s) => s.d.p95 > TARGETS.tasksPageP95) ? ' overall; missed by some shapes' : ''} |`);
     o.push(`| task(uuid) with timeline p95 ≤ ${TARGETS.taskTimelineP95} ms | ${f2(x.q.task.p95)} ms | ${status(x.q.task.p95 <= TARGETS.taskTimelineP95)} |`);
   } else o.push('| tasks page, task(uuid) | not measured | — |');
-  if (x.s) {
-    const ok = x.s.result.latency.p99 <= TARGETS.deliveryP99 && x.s.allDelivered;
+  for (const sub of x.subs) {
+    const ok = sub.result.latency.p99 <= TARGETS.deliveryP99 && sub.allDelivered;
+    const field = sub.mode === 'batches' ? '`eventBatches` (one message per poll)' : '`events` (one message per event)';
     o.push(
-      `| subscription delivery p99 ≤ ${TARGETS.deliveryP99} ms (${SUBSCRIBERS} subscribers, ${n0(RATE)} events/s, all delivered) | ${f1(x.s.result.latency.p99)} ms; ${x.s.allDelivered ? 'every subscriber got every event' : `**not all delivered** (min ${n0(Math.min(...x.s.result.delivered))} of ${n0(x.s.expected)})`} | ${status(ok)} |`,
+      `| subscription delivery p99 ≤ ${TARGETS.deliveryP99} ms (${SUBSCRIBERS} subscribers, ${n0(RATE)} events/s, all delivered): ${field} | ${f1(sub.result.latency.p99)} ms; ${sub.allDelivered ? 'every subscriber got every event' : `**not all delivered** (min ${n0(Math.min(...sub.result.delivered))} of ${n0(sub.expected)})`} | ${status(ok)} |`,
     );
-  } else o.push('| subscription delivery | not measured | — |');
+  }
+  if (x.subs.length === 0) o.push('| subscription delivery | not measured | — |');
   o.push('');
   if (x.q) {
     const q = x.q;
-    o.push(`### Queries on ${n0(sd.tasks)} tasks`, '');
+    o.push(`### Queries on ${n0(sd!.tasks)} tasks`, '');
     o.push(
       `API started on the seeded file in ${q.startupSeconds.toFixed(1)} s; ${WARMUP} warm-up requests per shape, then ${SAMPLES} per shape, round robin over the shapes; variables (name, worker, window, uuid) drawn at random per request. ` +
         `API peak RSS (VmHWM) after the query phase: ${mib(q.apiPeakRss)}; API CPU over the phase ${q.apiCpuMs === null ? 'n/a' : `${n0(q.apiCpuMs)} ms`}.`,
@@ -436,13 +445,16 @@ function section(x: {
     o.push(`| stats over one day (bucket 300 s) | ${q.stats.count} | ${f1(q.stats.p50)} | ${f1(q.stats.p95)} | ${f1(q.stats.p99)} | ${f1(q.stats.max)} | ${n0(q.statsTasks)} tasks |`);
     o.push('');
   }
-  if (x.s) {
-    const s = x.s;
+  for (const s of x.subs) {
     const r = s.result;
-    o.push('### Subscription delivery', '');
+    const selection =
+      s.mode === 'batches'
+        ? '`eventBatches(filter: {types: ["worker-heartbeat"]})` selecting `events { position payload } lastPosition` (every event waiting for the client per message, up to the default maxBatchSize 500)'
+        : '`events(filter: {types: ["worker-heartbeat"]})` selecting `position payload` (one message per event)';
+    o.push(`### Subscription delivery: ${s.mode === 'batches' ? 'eventBatches' : 'events'}`, '');
     o.push(
-      `A fresh SQLite file (not the seeded one: live delivery does not depend on the log's size, and the collector keeps writing to it), one collector (CM_AMQP_QUEUE \`cm-api-bench.<run>\`, deleted afterwards) and one API (CM_API_TAIL_INTERVAL_MS ${process.env.CM_API_TAIL_INTERVAL_MS ?? 'default 50'}) on it. ` +
-        `${SUBSCRIBERS} graphql-ws clients (a separate process) each subscribe to \`events(filter: {types: ["worker-heartbeat"]})\` selecting \`position payload\`; ` +
+      `A fresh SQLite file (not the seeded one: live delivery does not depend on the log's size, and the collector keeps writing to it), one collector (CM_AMQP_QUEUE \`cm-api-bench.<run>\`, deleted afterwards) and one API (CM_API_TAIL_INTERVAL_MS ${process.env.CM_API_TAIL_INTERVAL_MS ?? 'default'}; collector CM_BATCH_MAX_DELAY_MS ${process.env.CM_BATCH_MAX_DELAY_MS ?? 'default'}) on it. ` +
+        `${SUBSCRIBERS} graphql-ws clients (a separate process) each subscribe to ${selection}; ` +
         `worker-heartbeat events of 8 hostnames are published to \`celeryev\` (routing key worker.heartbeat, Celery's properties), paced by hrtime in ≈ 1 ms ticks; each carries \`bench_sent_at\` (epoch ms), ` +
         'and latency = receipt at the subscriber − bench_sent_at (publish → RabbitMQ → collector batch + commit → API log poll → WebSocket → client parse).',
       '',
@@ -482,14 +494,14 @@ async function main(): Promise<void> {
   const rabbit = await rabbitVersion();
   log(`load average ${la(loadStart)}; Node ${process.version}, SQLite ${sqlite}, RabbitMQ ${rabbit}; ${n0(TASKS)} tasks, cache ${CACHE_DIR}, reuse ${REUSE}`);
   mkdirSync(CACHE_DIR, { recursive: true });
-  const seed = await ensureSeeded(CACHE_DIR, { tasks: TASKS, days: DAYS, batchEvents: BATCH, seed: 1 }, REUSE, log);
-  if (!seed.reused) log(`seeded ${n0(seed.tasks)} tasks / ${n0(seed.events)} events in ${f1(seed.seconds)} s → ${seed.path} (${mib(seed.fileBytes)})`);
+  const seed = PHASES.has('queries') ? await ensureSeeded(CACHE_DIR, { tasks: TASKS, days: DAYS, batchEvents: BATCH, seed: 1 }, REUSE, log) : null;
+  if (seed && !seed.reused) log(`seeded ${n0(seed.tasks)} tasks / ${n0(seed.events)} events in ${f1(seed.seconds)} s → ${seed.path} (${mib(seed.fileBytes)})`);
   let q: QueryResults | null = null;
-  let s: SubResults | null = null;
+  const subs: SubResults[] = [];
   let error: string | null = null;
   try {
-    if (PHASES.has('queries')) q = await runQueries(seed);
-    if (PHASES.has('subscriptions')) s = await runSubscriptions();
+    if (seed) q = await runQueries(seed);
+    if (PHASES.has('subscriptions')) for (const mode of SUB_MODES) subs.push(await runSubscriptions(mode));
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
     log(`FAILED: ${error}`);
@@ -502,7 +514,7 @@ async function main(): Promise<void> {
   }
   const loadEnd = loadavg();
   log(`load average ${la(loadEnd)} at the end`);
-  const text = section({ seed, q, s, profile, error, sqlite, rabbit, loadStart, loadEnd, seconds: (Date.now() - t0) / 1000 });
+  const text = section({ seed, q, subs, profile, error, sqlite, rabbit, loadStart, loadEnd, seconds: (Date.now() - t0) / 1000 });
   console.log(`\n${text}`);
   if (WRITE) {
     const md = join(REPO, 'BENCHMARKS.md');

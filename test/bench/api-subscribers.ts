@@ -32,7 +32,13 @@ const url = process.env.SUB_WS_URL!;
 const count = Number(process.env.SUB_COUNT ?? '100');
 const run = process.env.SUB_RUN!;
 
-const QUERY = 'subscription Bench($filter: EventFilter) { events(filter: $filter) { position payload } }';
+/** SUB_MODE: `events` (one message per event) or `batches` (eventBatches: every waiting event per message). */
+const mode = process.env.SUB_MODE === 'events' ? 'events' : 'batches';
+const QUERY =
+  mode === 'events'
+    ? 'subscription Bench($filter: EventFilter) { events(filter: $filter) { position payload } }'
+    : 'subscription Bench($filter: EventFilter) { eventBatches(filter: $filter) { events { position payload } lastPosition } }';
+type BenchEvent = { position: number; payload: Record<string, unknown> };
 const clients: Client[] = [];
 const delivered = new Array<number>(count).fill(0);
 const duplicates = new Array<number>(count).fill(0);
@@ -64,26 +70,29 @@ for (let i = 0; i < count; i++) {
     },
   });
   clients.push(client);
-  client.subscribe<{ events: { position: number; payload: Record<string, unknown> } }>(
+  const onEvent = (p: Record<string, unknown> | undefined, now: number) => {
+    if (!p || p.bench_run !== run) return;
+    if (p.bench_warmup === true) {
+      warm[i] = true;
+      return;
+    }
+    const seq = Number(p.bench_seq);
+    if (seq <= lastSeq[i]!) {
+      if (seq === lastSeq[i]) duplicates[i]! += 1;
+      else outOfOrder[i]! += 1;
+    }
+    lastSeq[i] = Math.max(lastSeq[i]!, seq);
+    const n = delivered[i]!;
+    if (n < capacity) latencies[i]![n] = now - Number(p.bench_sent_at);
+    delivered[i] = n + 1;
+  };
+  client.subscribe<{ events?: BenchEvent; eventBatches?: { events: BenchEvent[]; lastPosition: number } }>(
     { query: QUERY, variables: { filter: { types: ['worker-heartbeat'] } } },
     {
       next: (msg) => {
         const now = performance.timeOrigin + performance.now();
-        const p = msg.data?.events.payload;
-        if (!p || p.bench_run !== run) return;
-        if (p.bench_warmup === true) {
-          warm[i] = true;
-          return;
-        }
-        const seq = Number(p.bench_seq);
-        if (seq <= lastSeq[i]!) {
-          if (seq === lastSeq[i]) duplicates[i]! += 1;
-          else outOfOrder[i]! += 1;
-        }
-        lastSeq[i] = Math.max(lastSeq[i]!, seq);
-        const n = delivered[i]!;
-        if (n < capacity) latencies[i]![n] = now - Number(p.bench_sent_at);
-        delivered[i] = n + 1;
+        if (mode === 'events') onEvent(msg.data?.events?.payload, now);
+        else for (const e of msg.data?.eventBatches?.events ?? []) onEvent(e.payload, now);
       },
       error: (e) => errors.push(`subscriber ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`),
       complete: () => undefined,

@@ -91,9 +91,15 @@ export class IngestPipeline {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /**
+   * Commits a partial batch when its oldest delivery has waited maxDelayMs (deliveries that arrived
+   * during a commit have already waited that long in part: they are not given a fresh delay).
+   */
   private schedule(): void {
     if (this.timer || this.draining) return;
-    this.timer = setTimeout(() => this.kick(), this.options.maxDelayMs);
+    const oldest = this.queue[0]?.receivedAt;
+    const waited = oldest === undefined ? 0 : Math.max(0, Date.now() - oldest * 1000);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, this.options.maxDelayMs - waited));
   }
 
   private kick(): void {

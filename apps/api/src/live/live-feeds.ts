@@ -45,11 +45,11 @@ const workerUpdate = (u: RowUpdate<WorkerRecord>) => memo(workerUpdates, u, (x) 
 const scanned = (events: readonly StoredEvent[], limit: number, upTo: number) => (events.length < limit ? upTo : events[events.length - 1]!.position);
 
 /** Validates the filter (throws BAD_USER_INPUT) and returns the feed. */
-export function eventsFeed(queries: LiveQueries, filter: EventFilterInput | null | undefined): LiveFeed<EventModel> {
+export function eventsFeed(queries: LiveQueries, filter: EventFilterInput | null | undefined, field: 'events' | 'eventBatches' = 'events'): LiveFeed<EventModel> {
   const criteria = eventCriteria(filter);
   const matches = eventMatcher(criteria);
   return {
-    field: 'events',
+    field,
     needs: { tasks: false, workers: false },
     select: (page, after) => {
       const out: EventModel[] = [];
@@ -65,10 +65,14 @@ export function eventsFeed(queries: LiveQueries, filter: EventFilterInput | null
   };
 }
 
-export function taskUpdatesFeed(queries: LiveQueries, filter: TaskFilterInput | null | undefined): LiveFeed<TaskUpdateValue> {
+export function taskUpdatesFeed(
+  queries: LiveQueries,
+  filter: TaskFilterInput | null | undefined,
+  field: 'taskUpdated' | 'taskUpdateBatches' = 'taskUpdated',
+): LiveFeed<TaskUpdateValue> {
   const matches = taskMatcher(filter);
   return {
-    field: 'taskUpdated',
+    field,
     needs: { tasks: true, workers: false },
     select: (page, after) => {
       const out: TaskUpdateValue[] = [];
@@ -83,10 +87,14 @@ export function taskUpdatesFeed(queries: LiveQueries, filter: TaskFilterInput | 
   };
 }
 
-export function workerUpdatesFeed(queries: LiveQueries, filter: WorkerFilterInput | null | undefined): LiveFeed<WorkerUpdateValue> {
+export function workerUpdatesFeed(
+  queries: LiveQueries,
+  filter: WorkerFilterInput | null | undefined,
+  field: 'workerUpdated' | 'workerUpdateBatches' = 'workerUpdated',
+): LiveFeed<WorkerUpdateValue> {
   const matches = workerMatcher(filter);
   return {
-    field: 'workerUpdated',
+    field,
     needs: { tasks: false, workers: true },
     select: (page, after) => {
       const out: WorkerUpdateValue[] = [];

@@ -12,7 +12,7 @@ import { toTaskListFilter } from '../tasks/task-filter';
 import type { TaskFilter } from '../tasks/task.model';
 
 /** The subscription fields, as metric labels and in messages. */
-export type LiveField = 'events' | 'taskUpdated' | 'workerUpdated';
+export type LiveField = 'events' | 'taskUpdated' | 'workerUpdated' | 'eventBatches' | 'taskUpdateBatches' | 'workerUpdateBatches';
 
 export type { EventFilterInput } from '../events/event-args';
 

@@ -118,17 +118,23 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
   }
 
   async next(): Promise<IteratorResult<T>> {
+    if (!(await this.waitForItems())) return { value: undefined, done: true };
+    return { value: this.take(1)[0]!, done: false };
+  }
+
+  /**
+   * The batched form of next(): waits for at least one item, then takes every item already waiting,
+   * up to `max`, in order (catching up, a page of the log at most).
+   */
+  async nextBatch(max: number): Promise<IteratorResult<T[]>> {
+    if (!(await this.waitForItems())) return { value: undefined, done: true };
+    return { value: this.take(max), done: false };
+  }
+
+  /** Resolves true once items wait, false once the subscription is over; throws its error once. */
+  private async waitForItems(): Promise<boolean> {
     for (;;) {
-      if (this.pending > 0) {
-        const item = this.queue[this.head]!;
-        this.queue[this.head++] = undefined as T;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.head);
-          this.head = 0;
-        }
-        this.delivered = this.feed.positionOf(item);
-        return { value: item, done: false };
-      }
+      if (this.pending > 0) return true;
       switch (this.state) {
         case 'failed': {
           const error = this.error!;
@@ -136,7 +142,7 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
           throw error;
         }
         case 'done':
-          return { value: undefined, done: true };
+          return false;
         case 'catching-up':
           await this.catchUp();
           break;
@@ -145,6 +151,22 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
           break;
       }
     }
+  }
+
+  private take(max: number): T[] {
+    const end = Math.min(this.queue.length, this.head + Math.max(1, max));
+    const items = this.queue.slice(this.head, end);
+    this.queue.fill(undefined as T, this.head, end);
+    this.head = end;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.delivered = this.feed.positionOf(items[items.length - 1]!);
+    return items;
   }
 
   async return(): Promise<IteratorResult<T>> {

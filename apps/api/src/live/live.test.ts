@@ -136,6 +136,34 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect((await metrics.subscribersCutOff.get()).values).toEqual([]);
   });
 
+  it('nextBatch takes every waiting item up to max, in order, and tracks the last one delivered', async () => {
+    const history = await append(progressBatch(7));
+    await tailer.start();
+    const sub = hub.subscribe(eventsFeed(queries, null), history[0]! - 1); // catch-up pages of 50
+    const sizes: number[] = [];
+    const got: number[] = [];
+    while (got.length < 7) {
+      const r = await sub.nextBatch(3);
+      if (r.done) throw new Error('ended early');
+      sizes.push(r.value.length);
+      got.push(...r.value.map((e) => e.position));
+      expect(sub.lastDelivered).toBe(got.at(-1));
+    }
+    expect(sizes).toEqual([3, 3, 1]);
+    expect(got).toEqual(history);
+    const live = await append(progressBatch(120));
+    const liveGot: number[] = [];
+    while (liveGot.length < 120) {
+      const r = await sub.nextBatch(100);
+      if (r.done) throw new Error('ended early');
+      expect(r.value.length).toBeLessThanOrEqual(100);
+      liveGot.push(...r.value.map((e) => e.position));
+    }
+    expect(liveGot).toEqual(live);
+    await sub.return();
+    expect(await sub.nextBatch(10)).toEqual({ value: undefined, done: true });
+  });
+
   it('cuts off a subscriber that stops pulling, without slowing the tail or the others; resuming from its last position loses nothing', async () => {
     makeHub(10);
     await tailer.start();

@@ -1,0 +1,51 @@
+/**
+ * The batched subscriptions (eventBatches, taskUpdateBatches, workerUpdateBatches): the same
+ * LiveSubscription, handed to the client as lists of whatever is waiting — a page of the tail or
+ * of the catch-up read — instead of one item per message. One WebSocket message and one
+ * execution of the client's selection then carry up to `maxBatchSize` items, which is what lets a
+ * client follow thousands of events per second.
+ */
+import { badUserInput } from '../graphql/errors';
+import type { LiveSubscription } from './live-subscription';
+
+export const DEFAULT_MAX_BATCH_SIZE = 500;
+export const MAX_BATCH_SIZE_LIMIT = 5000;
+
+/** `maxBatchSize`: an integer in 1..MAX_BATCH_SIZE_LIMIT (default DEFAULT_MAX_BATCH_SIZE). */
+export function validateMaxBatchSize(value: number | null | undefined): number {
+  if (value === null || value === undefined) return DEFAULT_MAX_BATCH_SIZE;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_BATCH_SIZE_LIMIT) {
+    throw badUserInput(`maxBatchSize must be an integer from 1 to ${MAX_BATCH_SIZE_LIMIT}, got ${value}`, 'maxBatchSize');
+  }
+  return value;
+}
+
+/**
+ * An async iterator of batches over `subscription`: each batch holds at least one item and at most
+ * `max`, in position order; `wrap` builds the GraphQL value from the items and the position of the
+ * last one (the client's resume point).
+ */
+export function batchesOf<T, B>(
+  subscription: LiveSubscription<T>,
+  max: number,
+  positionOf: (item: T) => number,
+  wrap: (items: T[], lastPosition: number) => B,
+): AsyncIterableIterator<B> {
+  const iterator: AsyncIterableIterator<B> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: async () => {
+      const r = await subscription.nextBatch(max);
+      if (r.done) return { value: undefined, done: true };
+      return { value: wrap(r.value, positionOf(r.value[r.value.length - 1]!)), done: false };
+    },
+    return: async () => {
+      await subscription.return();
+      return { value: undefined, done: true };
+    },
+    throw: async (error?: unknown) => {
+      await subscription.return();
+      throw error;
+    },
+  };
+  return iterator;
+}
