@@ -335,7 +335,7 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
     const colCpu1 = cpuMicros(collector.pid);
     const result = await ask<SubscriberResult>('finish', 'result');
     const allDelivered = result.delivered.every((d) => d === expected);
-    log(`delivery latency p50 ${f1(result.latency.p50)} p95 ${f1(result.latency.p95)} p99 ${f1(result.latency.p99)} max ${f1(result.latency.max)} ms; delivered min ${n0(Math.min(...result.delivered))} max ${n0(Math.max(...result.delivered))} of ${n0(expected)}`);
+    log(`delivery latency p50 ${f1(result.latency.p50)} p95 ${f1(result.latency.p95)} p99 ${f1(result.latency.p99)} max ${f1(result.latency.max)} ms (to collector p99 ${f1(result.toCollector.p99)}, from collector p99 ${f1(result.fromCollector.p99)}); delivered min ${n0(Math.min(...result.delivered))} max ${n0(Math.max(...result.delivered))} of ${n0(expected)}`);
     const out: SubResults = {
       mode,
       result,
@@ -469,6 +469,9 @@ function section(x: {
     o.push(
       `Peak RSS (VmHWM): API ${mib(s.apiPeakRss)}, collector ${mib(s.collectorPeakRss)}, subscriber process ${mib(s.subscriberPeakRss)}. CPU during publishing + delivery: API ${s.apiCpuMs === null ? 'n/a' : `${n0(s.apiCpuMs)} ms`}, collector ${s.collectorCpuMs === null ? 'n/a' : `${n0(s.collectorCpuMs)} ms`}, ` +
         `subscriber process ${n0(r.cpuMicros / 1000)} ms (its event-loop delay p99 ${f1(r.loopDelayP99Ms)} ms, max ${f1(r.loopDelayMaxMs)} ms: what the client itself adds).`,
+      '',
+      `Split at the collector's receipt (its \`receivedAt\`, millisecond precision; the first subscriber's deliveries): publish → collector p50 ${f1(r.toCollector.p50)} / p99 ${f1(r.toCollector.p99)} / max ${f1(r.toCollector.max)} ms; ` +
+        `collector → subscriber (batching, commit, log poll, GraphQL, WebSocket, client) p50 ${f1(r.fromCollector.p50)} / p99 ${f1(r.fromCollector.p99)} / max ${f1(r.fromCollector.max)} ms.`,
       '',
     );
     if (r.errors.length) o.push(`Errors (first ${r.errors.length}): ${r.errors.map((e) => `\`${e.replace(/`/g, "'").slice(0, 200)}\``).join('; ')}`, '');

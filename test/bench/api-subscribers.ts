@@ -19,6 +19,9 @@ export interface SubscriberResult {
   errors: string[];
   /** All deliveries of measured events: latency percentiles, ms. */
   latency: { count: number; p50: number; p95: number; p99: number; max: number; mean: number };
+  /** The same events split at the collector's receipt (its receivedAt, ms precision): publish → collector, collector → subscriber. */
+  toCollector: { p50: number; p99: number; max: number };
+  fromCollector: { p50: number; p99: number; max: number };
   /** Per subscriber p99, ms (min / median / max over the subscribers). */
   perSubscriberP99: { min: number; median: number; max: number };
   /** The subscriber process's event-loop delay during the run, ms. */
@@ -36,9 +39,9 @@ const run = process.env.SUB_RUN!;
 const mode = process.env.SUB_MODE === 'events' ? 'events' : 'batches';
 const QUERY =
   mode === 'events'
-    ? 'subscription Bench($filter: EventFilter) { events(filter: $filter) { position payload } }'
-    : 'subscription Bench($filter: EventFilter) { eventBatches(filter: $filter) { events { position payload } lastPosition } }';
-type BenchEvent = { position: number; payload: Record<string, unknown> };
+    ? 'subscription Bench($filter: EventFilter) { events(filter: $filter) { position receivedAt payload } }'
+    : 'subscription Bench($filter: EventFilter) { eventBatches(filter: $filter) { events { position receivedAt payload } lastPosition } }';
+type BenchEvent = { position: number; receivedAt: string; payload: Record<string, unknown> };
 const clients: Client[] = [];
 const delivered = new Array<number>(count).fill(0);
 const duplicates = new Array<number>(count).fill(0);
@@ -49,6 +52,9 @@ const errors: string[] = [];
 let connected = 0;
 // Latencies of measured deliveries, per subscriber (ms).
 const latencies: Float64Array[] = [];
+/** Per event (first subscriber only, it sees them all): publish → collector receipt, and collector receipt → delivery. */
+const toCollector: number[] = [];
+const fromCollector: number[] = [];
 const capacity = Number(process.env.SUB_EXPECTED ?? '40000') + 1000;
 const loop = monitorEventLoopDelay({ resolution: 10 });
 const cpuStart = process.cpuUsage();
@@ -70,7 +76,8 @@ for (let i = 0; i < count; i++) {
     },
   });
   clients.push(client);
-  const onEvent = (p: Record<string, unknown> | undefined, now: number) => {
+  const onEvent = (e: BenchEvent | undefined, now: number) => {
+    const p = e?.payload;
     if (!p || p.bench_run !== run) return;
     if (p.bench_warmup === true) {
       warm[i] = true;
@@ -84,6 +91,11 @@ for (let i = 0; i < count; i++) {
     lastSeq[i] = Math.max(lastSeq[i]!, seq);
     const n = delivered[i]!;
     if (n < capacity) latencies[i]![n] = now - Number(p.bench_sent_at);
+    if (i === 0) {
+      const receivedAt = Date.parse(e!.receivedAt);
+      toCollector.push(receivedAt - Number(p.bench_sent_at));
+      fromCollector.push(now - receivedAt);
+    }
     delivered[i] = n + 1;
   };
   client.subscribe<{ events?: BenchEvent; eventBatches?: { events: BenchEvent[]; lastPosition: number } }>(
@@ -91,8 +103,8 @@ for (let i = 0; i < count; i++) {
     {
       next: (msg) => {
         const now = performance.timeOrigin + performance.now();
-        if (mode === 'events') onEvent(msg.data?.events?.payload, now);
-        else for (const e of msg.data?.eventBatches?.events ?? []) onEvent(e.payload, now);
+        if (mode === 'events') onEvent(msg.data?.events, now);
+        else for (const e of msg.data?.eventBatches?.events ?? []) onEvent(e, now);
       },
       error: (e) => errors.push(`subscriber ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`),
       complete: () => undefined,
@@ -135,6 +147,10 @@ process.on('message', (m: { cmd: string }) => {
     all.sort();
     p99s.sort((a, b) => a - b);
     const cpu = process.cpuUsage(cpuStart);
+    const split = (xs: number[]) => {
+      const sorted = Float64Array.from(xs).sort();
+      return { p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.length ? sorted[sorted.length - 1]! : NaN };
+    };
     const result: SubscriberResult = {
       type: 'result',
       subscribers: count,
@@ -143,6 +159,8 @@ process.on('message', (m: { cmd: string }) => {
       outOfOrder,
       errors: errors.slice(0, 20),
       latency: { count: total, p50: pct(all, 50), p95: pct(all, 95), p99: pct(all, 99), max: all.length ? all[all.length - 1]! : NaN, mean: total ? sum / total : NaN },
+      toCollector: split(toCollector),
+      fromCollector: split(fromCollector),
       perSubscriberP99: { min: p99s[0] ?? NaN, median: p99s[Math.floor(p99s.length / 2)] ?? NaN, max: p99s[p99s.length - 1] ?? NaN },
       loopDelayP99Ms: loop.percentile(99) / 1e6,
       loopDelayMaxMs: loop.max / 1e6,

@@ -37,7 +37,7 @@ export const API_SETTINGS: Record<Exclude<keyof ApiConfig, never>, { env: string
   defaultPageSize: { env: 'CM_API_DEFAULT_PAGE_SIZE', default: '50', help: '`first` when not given' },
   maxDepth: { env: 'CM_API_MAX_DEPTH', default: '8', help: 'deepest query accepted' },
   maxComplexity: { env: 'CM_API_MAX_COMPLEXITY', default: '50000', help: 'largest estimated query cost accepted' },
-  tailIntervalMs: { env: 'CM_API_TAIL_INTERVAL_MS', default: '50', help: 'event-log polling interval for subscriptions' },
+  tailIntervalMs: { env: 'CM_API_TAIL_INTERVAL_MS', default: '10', help: 'event-log polling interval for subscriptions' },
   subscriberBuffer: { env: 'CM_API_SUBSCRIBER_BUFFER', default: '10000', help: 'events queued per subscriber before it is cut off' },
   readyMaxTailLagSeconds: { env: 'CM_API_READY_MAX_TAIL_LAG_SECONDS', default: '30', help: '/readyz bound on how far the log tail may trail' },
 };

@@ -60,7 +60,7 @@ export const SETTINGS = {
   maxFutureSkewSeconds: { env: 'CM_MAX_FUTURE_SKEW_SECONDS', flag: 'max-future-skew-seconds', default: '86400', help: 'event timestamps further in the future are rejected' },
   minTimestamp: { env: 'CM_MIN_TIMESTAMP', flag: 'min-timestamp', default: '946684800', help: 'event timestamps before this epoch second are rejected' },
   batchMaxEvents: { env: 'CM_BATCH_MAX_EVENTS', flag: 'batch-max-events', default: '10000', help: 'events per transaction at most (batches only grow this large while events are queued)' },
-  batchMaxDelayMs: { env: 'CM_BATCH_MAX_DELAY_MS', flag: 'batch-max-delay-ms', default: '50', help: 'longest wait before a partial batch is committed' },
+  batchMaxDelayMs: { env: 'CM_BATCH_MAX_DELAY_MS', flag: 'batch-max-delay-ms', default: '20', help: 'longest wait of an event before its partial batch is committed (live latency)' },
   heartbeatExpiryFactor: { env: 'CM_HEARTBEAT_EXPIRY_FACTOR', flag: 'heartbeat-expiry-factor', default: '2', help: 'worker offline after freq × this without a sign of life' },
   defaultHeartbeatFreq: { env: 'CM_DEFAULT_HEARTBEAT_FREQ', flag: 'default-heartbeat-freq', default: '2', help: 'heartbeat interval assumed until a worker reports its own' },
   livenessIntervalMs: { env: 'CM_LIVENESS_INTERVAL_MS', flag: 'liveness-interval-ms', default: '1000', help: 'how often expired workers are looked for' },

@@ -36,7 +36,7 @@ export function batchesOf<T, B>(
     next: async () => {
       const r = await subscription.nextBatch(max);
       if (r.done) return { value: undefined, done: true };
-      return { value: wrap(r.value, positionOf(r.value[r.value.length - 1]!)), done: false };
+      return { value: sharedBatch(r.value, positionOf(r.value[r.value.length - 1]!), wrap), done: false };
     },
     return: async () => {
       await subscription.return();
@@ -48,4 +48,25 @@ export function batchesOf<T, B>(
     },
   };
   return iterator;
+}
+
+/** Batches by their first item: subscribers in step get the same batch object (see shared-execution.ts). */
+const batches = new WeakMap<object, Array<{ items: readonly unknown[]; batch: unknown }>>();
+
+/**
+ * The batch of exactly these items: the object made for an earlier subscriber when it holds the
+ * same items (compared one by one), else a new one. Items are the tail's shared objects, so
+ * subscribers that took the same page get one batch, which GraphQL then executes once.
+ */
+function sharedBatch<T, B>(items: T[], lastPosition: number, wrap: (items: T[], lastPosition: number) => B): B {
+  const first = items[0];
+  if (first === null || typeof first !== 'object') return wrap(items, lastPosition);
+  let candidates = batches.get(first);
+  if (!candidates) batches.set(first, (candidates = []));
+  for (const c of candidates) {
+    if (c.items.length === items.length && c.items.every((item, i) => item === items[i])) return c.batch as B;
+  }
+  const batch = wrap(items, lastPosition);
+  if (candidates.length < 16) candidates.push({ items, batch });
+  return batch;
 }

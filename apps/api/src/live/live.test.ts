@@ -9,6 +9,7 @@ import { event, heartbeat, successfulTask, T0 } from '../../../../test/support/e
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-databases';
 import { ApiMetrics } from '../api-metrics';
 import { eventsFeed, taskUpdatesFeed, workerUpdatesFeed } from './live-feeds';
+import { batchesOf } from './live-batches';
 import { LiveHub } from './live-hub';
 import type { LiveSubscription } from './live-subscription';
 import { LogTailer } from './log-tailer';
@@ -162,6 +163,23 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(liveGot).toEqual(live);
     await sub.return();
     expect(await sub.nextBatch(10)).toEqual({ value: undefined, done: true });
+  });
+
+  it('subscribers in step get the same batch object (executed once); others get their own', async () => {
+    await tailer.start();
+    const wrap = (events: unknown[], lastPosition: number) => ({ events, lastPosition });
+    const byPosition = (e: { position: number }) => e.position;
+    const a = batchesOf(hub.subscribe(eventsFeed(queries, null, 'eventBatches')), 500, byPosition, wrap);
+    const b = batchesOf(hub.subscribe(eventsFeed(queries, null, 'eventBatches')), 500, byPosition, wrap);
+    const small = batchesOf(hub.subscribe(eventsFeed(queries, null, 'eventBatches')), 2, byPosition, wrap);
+    const positions = await append(progressBatch(5));
+    const [ra, rb, rs] = await Promise.all([a.next(), b.next(), small.next()]);
+    expect(ra.value).toBe(rb.value);
+    expect(ra.value).toEqual({ events: expect.any(Array), lastPosition: positions[4] });
+    expect((ra.value as { events: { position: number }[] }).events.map((e) => e.position)).toEqual(positions);
+    expect(rs.value).not.toBe(ra.value);
+    expect((rs.value as { events: { position: number }[] }).events.map((e) => e.position)).toEqual(positions.slice(0, 2));
+    for (const it of [a, b, small]) await it.return!();
   });
 
   it('cuts off a subscriber that stops pulling, without slowing the tail or the others; resuming from its last position loses nothing', async () => {
