@@ -169,11 +169,13 @@ describe.each(DIALECTS)('TaskQueries on %s', (dialect) => {
       return (original as (...a: unknown[]) => unknown)(compiled, ...rest);
     }) as typeof original;
     try {
-      for (const order of ORDERS) {
-        const index = `tasks_${order.field}_order`;
-        const first = await queries.list({ order, first: 5 });
+      const cases: Array<{ order: TaskOrder; filter?: TaskListFilter; index: string }> = ORDERS.map((order) => ({ order, index: `tasks_${order.field}_order` }));
+      // The slowest tasks of one name: its range of tasks_name_runtime, in order.
+      for (const direction of ['asc', 'desc'] as const) cases.push({ order: { field: 'runtime', direction }, filter: { names: ['proj.add'] }, index: 'tasks_name_runtime' });
+      for (const { order, filter, index } of cases) {
+        const first = await queries.list({ order, filter, first: 5 });
         const pageOne = captured.at(-1)!;
-        await queries.list({ order, first: 5, after: first.rows.at(-1)!.key });
+        await queries.list({ order, filter, first: 5, after: first.rows.at(-1)!.key });
         const pageTwo = captured.at(-1)!;
         for (const compiled of [pageOne, pageTwo]) {
           const plan = await explain(compiled);
@@ -252,6 +254,8 @@ describe.each(DIALECTS)('TaskQueries on %s', (dialect) => {
     expect(await plan({}, 'runtime')).toEqual({ kind: 'order', probed: false });
     expect(await plan({ states: ['REVOKED'] }, 'received')).toEqual({ kind: 'lead', key: 'states', probed: false });
     expect(await plan({ received: { from: T0 } }, 'received')).toEqual({ kind: 'order', probed: false });
+    // The slowest tasks of a name: one ordered range of tasks_name_runtime, whatever the name's share.
+    expect(await plan({ names: ['app.add'] }, 'runtime')).toEqual({ kind: 'lead', key: 'names', probed: false });
     // A handful of REVOKED tasks: reading and sorting them beats walking the runtime order.
     expect(await plan({ states: ['REVOKED'] }, 'runtime')).toEqual({ kind: 'driver', key: 'states', probed: true });
   });

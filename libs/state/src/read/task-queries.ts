@@ -157,6 +157,7 @@ const INDEX = {
   finished: 'tasks_finished_order',
   runtime: 'tasks_runtime_order',
   name: 'tasks_name_order',
+  nameRuntime: 'tasks_name_runtime',
   state: 'tasks_state_order',
   worker: 'tasks_worker_received',
   parent: 'tasks_parent_received',
@@ -170,6 +171,7 @@ const COVERS: Record<string, ReadonlySet<string>> = {
   [INDEX.finished]: new Set(['finished', 'states']),
   [INDEX.runtime]: new Set(['runtime', 'states']),
   [INDEX.name]: new Set(['names', 'received', 'states']),
+  [INDEX.nameRuntime]: new Set(['names', 'runtime', 'states']),
   [INDEX.state]: new Set(['states', 'received']),
   [INDEX.worker]: new Set(['workers', 'received', 'states']),
   [INDEX.parent]: new Set(['parentId', 'received']),
@@ -395,8 +397,9 @@ export class TaskQueries {
       const lead = terms.find((t) => t.key === plan.key)!;
       const others = conditionsExcept(lead);
       const branches: Branch[] = [];
-      // received order: keys (received, uuid) follow the lead column in its index; name and state
-      // orders: the lead column is the first key, (received, uuid) follow.
+      // received order: keys (received, uuid) follow the lead column in its index (runtime order:
+      // (runtime, uuid) follow the name in tasks_name_runtime); name and state orders: the lead
+      // column is the first key, (received, uuid) follow.
       const leadIsFirstKey = order.field === 'name' || order.field === 'state';
       for (const value of lead.lead!.values) {
         const conditions = [sql`${sql.raw(lead.lead!.expr)} = ${value}`, ...others];
@@ -478,21 +481,22 @@ export class TaskQueries {
   private terms(f: TaskListFilter, field: TaskOrderField): Term[] {
     const x = this.x;
     const out: Term[] = [];
-    const list = (key: string, expr: string, values: readonly string[] | undefined, index: string | undefined, leads: boolean) => {
+    const list = (key: string, expr: string, values: readonly string[] | undefined, index: string | undefined, leads: boolean, thenReceived = true) => {
       if (!values || values.length === 0) return;
       const vals = unique(values);
       const inList = sql.join(vals);
       out.push({
         key,
-        // every list index continues with (received, uuid)
-        ...(index ? { index, thenReceived: true } : {}),
+        // list indexes continue with (received, uuid), except names by runtime: (runtime, uuid)
+        ...(index ? { index, ...(thenReceived ? { thenReceived: true } : {}) } : {}),
         condition: sql`${sql.raw(expr)} in (${inList})`,
         unindexed: sql`+${sql.raw(expr)} in (${inList})`,
         ...(leads ? { leadValues: vals.length, lead: { expr, values: vals } } : {}),
       });
     };
     list('states', x.state, f.states, INDEX.state, field === 'received' || field === 'state');
-    list('names', x.name, f.names, INDEX.name, field === 'received' || field === 'name');
+    if (field === 'runtime') list('names', x.name, f.names, INDEX.nameRuntime, true, false);
+    else list('names', x.name, f.names, INDEX.name, field === 'received' || field === 'name');
     list('workers', 'worker', f.workers, INDEX.worker, field === 'received');
     list('sources', 'source', f.sources, undefined, false);
     list('queues', 'queue', f.queues, undefined, false);
