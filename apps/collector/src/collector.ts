@@ -57,6 +57,8 @@ export class Collector {
   static async open(config: CollectorConfig, logger: AppLogger): Promise<Collector> {
     const store = await EventStore.open(config.databaseUrl, {
       sqliteSynchronous: config.sqliteSynchronous,
+      sqliteCheckpoint: config.sqliteCheckpoint,
+      onCheckpointFailure: (message) => logger.error({ database: redactUrl(config.databaseUrl) }, message),
       liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },
     });
     return new Collector(config, store, logger);

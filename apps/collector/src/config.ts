@@ -14,6 +14,7 @@ export interface CollectorConfig {
   brokers: BrokerConfig[];
   databaseUrl: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  sqliteCheckpoint: 'auto' | 'background';
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -44,6 +45,7 @@ export const SETTINGS = {
   brokers: { env: 'CM_BROKERS', flag: 'broker', default: 'rabbitmq=amqp://guest:guest@127.0.0.1:5672//', help: 'comma-separated name=url broker list (amqp:// or redis://); the flag may repeat' },
   databaseUrl: { env: 'CM_DATABASE_URL', flag: 'database', default: 'sqlite:data/celery-monitor.db', help: 'sqlite:<path> or postgres://user@host:5432/db' },
   sqliteSynchronous: { env: 'CM_SQLITE_SYNCHRONOUS', flag: 'sqlite-synchronous', default: 'FULL', help: 'FULL (survives power loss) or NORMAL (survives crashes)' },
+  sqliteCheckpoint: { env: 'CM_SQLITE_CHECKPOINT', flag: 'sqlite-checkpoint', default: 'background', help: 'WAL checkpoints: background (a worker thread) or auto (SQLite, in the ingest thread)' },
   httpHost: { env: 'CM_HTTP_HOST', flag: 'http-host', default: '0.0.0.0', help: 'address of /healthz, /readyz, /metrics' },
   httpPort: { env: 'CM_HTTP_PORT', flag: 'http-port', default: '9808', help: 'port of /healthz, /readyz, /metrics (0 = any free port)' },
   logLevel: { env: 'CM_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     brokers,
     databaseUrl,
     sqliteSynchronous: oneOf('sqliteSynchronous', ['FULL', 'NORMAL'] as const, (v) => v.toUpperCase()),
+    sqliteCheckpoint: oneOf('sqliteCheckpoint', ['auto', 'background'] as const, (v) => v.toLowerCase()),
     httpHost: raw('httpHost') ?? '0.0.0.0',
     httpPort: int('httpPort', 0, 65_535),
     logLevel: oneOf('logLevel', ['info', 'trace', 'debug', 'warn', 'error', 'fatal'] as const, (v) => v.toLowerCase()),

@@ -8,6 +8,7 @@ import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DB } from './schema';
+import { WalCheckpointer } from './sqlite/wal-checkpointer';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -26,6 +27,15 @@ export interface Database {
 export interface OpenDatabaseOptions {
   /** SQLite `synchronous` pragma. FULL (default) survives power loss; NORMAL survives process crashes. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /**
+   * SQLite WAL checkpoints: `auto` (SQLite's, in the writer's thread after commits; default) or
+   * `background` (a worker thread every `sqliteCheckpointIntervalMs`: for the collector, the one
+   * writer, so its event loop never stops to copy the WAL back; see sqlite/wal-checkpointer.ts).
+   */
+  sqliteCheckpoint?: 'auto' | 'background';
+  sqliteCheckpointIntervalMs?: number;
+  /** Told when the background checkpoint fails and SQLite's own takes over (log it). */
+  onCheckpointFailure?: (message: string) => void;
   /** Postgres pool size (default 4). */
   poolSize?: number;
   /** Called after every SQL statement with its duration (ms): for metrics and N+1 tests. */
@@ -64,13 +74,25 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), log: queryLogger(options) });
+  let checkpointer: WalCheckpointer | null = null;
+  if (options.sqliteCheckpoint === 'background' && !inMemory) {
+    checkpointer = new WalCheckpointer(sqlite, resolve(path), {
+      intervalMs: options.sqliteCheckpointIntervalMs ?? 250,
+      synchronous: options.sqliteSynchronous ?? 'FULL',
+      onFailure: options.onCheckpointFailure,
+    });
+    checkpointer.start();
+  }
   return {
     db,
     dialect: 'sqlite',
     description: `sqlite:${inMemory ? path : resolve(path)}`,
     sqlite,
     pgSchema: null,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
   };
 }
 
