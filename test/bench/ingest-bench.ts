@@ -2,6 +2,7 @@
  * Ingest benchmark of the collector (npm run bench:ingest). See BENCHMARKS.md for what it
  * measures; every phase has a deadline and cleans up its queues and processes.
  */
+import { SETTINGS } from '../../apps/collector/src/config';
 import * as amqp from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
 import Redis from 'ioredis';
@@ -38,9 +39,9 @@ const QUIET_WAIT_MS = Number(env.BENCH_QUIET_WAIT_S ?? 60) * 1000;
 const QUIET_BUSY_PCT = Number(env.BENCH_QUIET_BUSY_PCT ?? 15);
 const OVERALL_TIMEOUT_MS = Number(env.BENCH_MAX_MINUTES ?? 15) * 60_000;
 // What the collector uses (defaults from apps/collector/src/config.ts unless overridden).
-const PREFETCH = Number(env.CM_AMQP_PREFETCH ?? 2000);
-const BATCH_MAX_EVENTS = Number(env.CM_BATCH_MAX_EVENTS ?? 2000);
-const BATCH_MAX_DELAY_MS = Number(env.CM_BATCH_MAX_DELAY_MS ?? 50);
+const PREFETCH = Number(env.CM_AMQP_PREFETCH ?? SETTINGS.amqpPrefetch.default);
+const BATCH_MAX_EVENTS = Number(env.CM_BATCH_MAX_EVENTS ?? SETTINGS.batchMaxEvents.default);
+const BATCH_MAX_DELAY_MS = Number(env.CM_BATCH_MAX_DELAY_MS ?? SETTINGS.batchMaxDelayMs.default);
 
 const RUN_ID = Date.now().toString(36);
 const BENCH_EXCHANGE = `cm-bench.${RUN_ID}`;

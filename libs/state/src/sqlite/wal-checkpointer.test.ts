@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../database';
-import { AUTO_CHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer';
+import { AUTO_CHECKPOINT_PAGES, BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,21 +28,34 @@ describe('background WAL checkpoints (SQLite)', () => {
     return { database, file, sqlite: database.sqlite! };
   };
 
-  it('the writer no longer checkpoints; the worker copies the WAL back into the database file', async () => {
+  it('the writer only checkpoints past the backstop; the worker copies the WAL back into the database file', async () => {
     const { sqlite, file } = fresh({ sqliteCheckpoint: 'background', sqliteCheckpointIntervalMs: 20 });
-    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_PAGES);
     sqlite.exec('create table t (id integer primary key, body text)');
     const insert = sqlite.prepare('insert into t (body) values (?)');
     const sizeBefore = statSync(file).size;
-    // Well over the auto-checkpoint threshold, in many commits.
+    // Well over SQLite's default auto-checkpoint threshold, but under the backstop, in many commits.
     for (let i = 0; i < 300; i++) sqlite.transaction(() => { for (let k = 0; k < 20; k++) insert.run('x'.repeat(1000)); })();
     const deadline = Date.now() + 10_000;
     while (statSync(file).size <= sizeBefore + 5_000_000) {
       if (Date.now() > deadline) throw new Error(`the database file did not grow: ${statSync(file).size} bytes`);
       await sleep(20);
     }
-    // Only a checkpoint writes pages into the database file, and the writer's is off: the worker did it.
+    // Only a checkpoint writes pages into the database file, and the WAL is under the writer's backstop: the worker did it.
     expect(existsSync(`${file}-wal`)).toBe(true);
+  });
+
+  it('the WAL stays bounded while the writer commits back to back', async () => {
+    const { sqlite, file } = fresh({ sqliteCheckpoint: 'background', sqliteCheckpointIntervalMs: 20 });
+    sqlite.exec('create table t (id integer primary key, body text)');
+    const insert = sqlite.prepare('insert into t (body) values (?)');
+    let peak = 0;
+    // 160 MiB in 1 MiB commits with no pause: more than twice the backstop.
+    for (let i = 0; i < 160; i++) {
+      sqlite.transaction(() => { for (let k = 0; k < 1024; k++) insert.run('y'.repeat(1024)); })();
+      peak = Math.max(peak, statSync(`${file}-wal`).size);
+    }
+    expect(peak).toBeLessThan((BACKSTOP_PAGES * 4096 + 8 * 1024 * 1024) * 1.1);
   });
 
   it('auto (the default) leaves checkpoints to SQLite', () => {
@@ -56,7 +69,7 @@ describe('background WAL checkpoints (SQLite)', () => {
     // The worker opens the database with fileMustExist: a missing file makes it fail at once.
     const checkpointer = new WalCheckpointer(sqlite, join(dirs[0]!, 'missing.sqlite'), { intervalMs: 20, synchronous: 'FULL', onFailure: (m) => failures.push(m) });
     checkpointer.start();
-    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_PAGES);
     const deadline = Date.now() + 10_000;
     while (failures.length === 0) {
       if (Date.now() > deadline) throw new Error('the worker never reported its failure');

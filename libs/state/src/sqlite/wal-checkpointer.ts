@@ -5,9 +5,14 @@
  * A checkpoint copies committed pages from the WAL back into the database file and syncs it. With
  * the auto-checkpoint (every 1000 pages) that copy runs inside the writer's commit: the collector's
  * event loop stops for it, several times a second under load, and copies hot pages (task rows,
- * index leaves) again at every checkpoint. Here the writer sets `wal_autocheckpoint = 0` and this
- * thread runs PASSIVE checkpoints every `intervalMs`: they never wait for, nor block, the writer
- * or readers, and run on another core. `journal_size_limit` keeps the WAL file from staying large.
+ * index leaves) again at every checkpoint. Here this thread runs PASSIVE checkpoints every
+ * `intervalMs`: they never wait for, nor block, the writer or readers, and run on another core.
+ *
+ * The WAL only restarts from its beginning when a write transaction finds it entirely copied back,
+ * which a writer committing back to back (a backlog) never does while the worker trails it: the
+ * WAL would grow without bound. So the writer keeps a backstop auto-checkpoint at
+ * BACKSTOP_PAGES: past that size it copies back the few frames the worker has not yet copied, and
+ * the WAL restarts. `journal_size_limit` then truncates the file.
  *
  * If the worker cannot start or fails, the writer's auto-checkpoint is switched back on (the
  * database stays correct either way: checkpointing only decides when the WAL is copied back).
@@ -28,6 +33,8 @@ export interface WalCheckpointerOptions {
 
 /** The writer's auto-checkpoint interval when the worker is not running (SQLite's default). */
 export const AUTO_CHECKPOINT_PAGES = 1000;
+/** The writer's own checkpoint threshold while the worker runs (64 MiB of 4 KiB pages). */
+export const BACKSTOP_PAGES = 16384;
 /** The WAL is truncated to this size when it is reset after a checkpoint. */
 export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -76,7 +83,7 @@ export class WalCheckpointer {
 
   start(): void {
     this.writer.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-    this.writer.pragma('wal_autocheckpoint = 0');
+    this.writer.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     try {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
