@@ -110,6 +110,9 @@ export class WalCheckpointer {
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
+    // Unreferenced while running (it must not keep a process alive); referenced again so that the
+    // process waits for the last checkpoint instead of exiting under it.
+    worker.ref();
     worker.postMessage('stop');
     await this.exited;
   }
