@@ -7,6 +7,7 @@
  */
 import { badUserInput } from '../graphql/errors';
 import type { LiveSubscription } from './live-subscription';
+import { mapIterator } from './map-iterator';
 
 export const DEFAULT_MAX_BATCH_SIZE = 500;
 export const MAX_BATCH_SIZE_LIMIT = 5000;
@@ -31,23 +32,9 @@ export function batchesOf<T, B>(
   positionOf: (item: T) => number,
   wrap: (items: T[], lastPosition: number) => B,
 ): AsyncIterableIterator<B> {
-  const iterator: AsyncIterableIterator<B> = {
-    [Symbol.asyncIterator]: () => iterator,
-    next: async () => {
-      const r = await subscription.nextBatch(max);
-      if (r.done) return { value: undefined, done: true };
-      return { value: sharedBatch(r.value, positionOf(r.value[r.value.length - 1]!), wrap), done: false };
-    },
-    return: async () => {
-      await subscription.return();
-      return { value: undefined, done: true };
-    },
-    throw: async (error?: unknown) => {
-      await subscription.return();
-      throw error;
-    },
-  };
-  return iterator;
+  return mapIterator({ next: () => subscription.nextBatch(max), return: () => subscription.return() }, (items) =>
+    sharedBatch(items, positionOf(items[items.length - 1]!), wrap),
+  );
 }
 
 /** Batches by their first item: subscribers in step get the same batch object (see shared-execution.ts). */

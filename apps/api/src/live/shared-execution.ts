@@ -10,6 +10,7 @@
  * reads per-connection state (there is no per-user authorisation), so sharing is exact.
  */
 import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { mapIterator } from './map-iterator';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -32,35 +33,6 @@ function executeShared(args: ExecutionArgs, key: string, payload: unknown): Resu
 export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
-  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   const key = operationKey(args);
-  const close = async () => {
-    try {
-      await iterator.return?.();
-    } catch {
-      // keep the original error
-    }
-  };
-  const mapped: AsyncIterableIterator<ExecutionResult> = {
-    [Symbol.asyncIterator]: () => mapped,
-    next: async () => {
-      const r = await iterator.next();
-      if (r.done) return { value: undefined, done: true };
-      try {
-        return { value: await executeShared(args, key, r.value), done: false };
-      } catch (error) {
-        await close();
-        throw error;
-      }
-    },
-    return: async () => {
-      await close();
-      return { value: undefined, done: true };
-    },
-    throw: async (error?: unknown) => {
-      await close();
-      throw error;
-    },
-  };
-  return mapped;
+  return mapIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (payload) => executeShared(args, key, payload));
 }
