@@ -7,6 +7,7 @@
  */
 import { newEvent, type NewEvent } from '../../libs/state/src/new-event';
 import { EventStore } from '../../libs/state/src/event-store';
+import { mulberry32 } from '../support/rng';
 
 /** 2026-11-20T00:00:00Z: the dataset's first task (fixed, so the cache key holds). */
 export const SEED_T0 = Date.UTC(2026, 10, 20) / 1000;
@@ -40,15 +41,6 @@ function buildNames(): string[] {
   return out; // 60
 }
 
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function seedTasks(o: SeedOptions): Promise<SeedResult> {
   const rnd = mulberry32(o.seed);

@@ -7,6 +7,7 @@
  */
 import type { NewEvent, TaskRecord } from '../../libs/state/src';
 import { event, heartbeat, T0 } from './event-factory';
+import { Rng } from './rng';
 
 export const WORKERS = ['celery@alpha', 'celery@beta', 'celery@gamma'];
 /** Byte order: 'proj.Mail.send' < 'proj.Zeta' < 'proj.add' < 'proj.images.resize' < 'proj.émoji'. */
@@ -24,25 +25,6 @@ export const WORKFLOW = {
   /** Its root is unknown (never stored). */
   orphan: 'wf-orphan',
 };
-
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 1;
-  }
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-}
 
 interface TaskSpec {
   uuid: string;
