@@ -236,13 +236,16 @@ async function runCollectorDrain(workload: Workload, dir: string, label: string,
 
 // --- phase 4: Redis loss -----------------------------------------------------------------------
 
-async function runRedisLoss(dir: string): Promise<{ runs: RedisRun[]; note: string }> {
+async function runRedisLoss(dir: string): Promise<{ runs: RedisRun[]; note: string; profilePath?: string }> {
   const redisUrl = `${REDIS_BASE}/${REDIS_DB}`;
   const dbPath = join(dir, 'redis.db');
+  // BENCH_PROFILE=redis: the Redis collector runs under --cpu-prof (its CPU numbers include the profiler).
+  const profDir = join(dir, 'redis-cpuprofile');
   const collector = startCollector({
     repoRoot: REPO,
     env: collectorEnv({ CM_BROKERS: `${REDIS_SOURCE}=${redisUrl}`, CM_DATABASE_URL: `sqlite:${dbPath}` }),
     logPath: join(dir, 'redis.log'),
+    nodeArgs: PROFILE === 'redis' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
   });
   cleanups.push(() => collector.stop(5_000));
   const publisher = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
@@ -332,7 +335,8 @@ async function runRedisLoss(dir: string): Promise<{ runs: RedisRun[]; note: stri
     `Channel \`/${REDIS_DB}.celeryev/<routing key>\` (Redis db ${REDIS_DB}, so subscribers of the default /0.celeryev/* never see this traffic; identical code path), ` +
     `kombu JSON envelopes with base64 bodies, one collector subscribed throughout (fresh SQLite file, the settings above), each rate for ${REDIS_SECONDS} s with a unique hostname set; ` +
     `paced by hrtime in ≈ 1 ms ticks. "lost" = published − stored (counted in SQLite by hostname). Redis client-output-buffer-limit: \`${outputLimit}\`.`;
-  return { runs, note };
+  const profile = PROFILE === 'redis' ? readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  return { runs, note, ...(profile ? { profilePath: join(profDir, profile) } : {}) };
 }
 
 function gitState(): string {
@@ -409,9 +413,13 @@ async function main(): Promise<void> {
   }
   if (PHASES.has('redis') && REDIS_RATES.length > 0) {
     results.busyBefore.redis = await waitForQuiet('redis');
-    const { runs, note } = await runRedisLoss(dir);
+    const { runs, note, profilePath } = await runRedisLoss(dir);
     results.redis = runs;
     results.redisNote = note;
+    if (profilePath) {
+      log(`redis profile (the collector under --cpu-prof): ${profilePath}`);
+      process.stdout.write(`\n${formatSummary(summariseCpuProfile(profilePath, REPO, 30), 25)}\n`);
+    }
   }
 
   const amqpMissed = targetChecks(results).slice(0, 2).some((c) => c.met === false);
