@@ -11,7 +11,7 @@ const REJECTION_CHUNK = 200;
 
 const SQLITE_INSERT_EVENT =
   'insert into events (dedup_key, source, type, hostname, uuid, clock, timestamp, received_at, payload) ' +
-  'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (dedup_key) do nothing returning position';
+  'values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (timestamp, dedup_key) do nothing returning position';
 
 export class EventLogRepository {
   /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
@@ -43,7 +43,8 @@ export class EventLogRepository {
             payload: e.payload_json,
           })),
         )
-        .onConflict((oc) => oc.column('dedup_key').doNothing())
+        // The unique index is (timestamp, dedup_key): one payload, one pair (migration 0004).
+        .onConflict((oc) => oc.columns(['timestamp', 'dedup_key']).doNothing())
         .returning(['position', 'dedup_key'])
         .execute();
       const byKey = new Map(chunk.map((e) => [e.dedup_key, e]));
