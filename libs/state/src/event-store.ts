@@ -6,8 +6,8 @@ import { sql } from 'kysely';
 import { statSync } from 'node:fs';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database';
 import { migrateToLatest } from './migrate';
-import type { NewEvent, NewRejection } from './new-event';
 import type { StoredEvent } from './stored-event';
+import type { AppendInput, AppendReceipt, EventWriter } from './event-writer';
 import { withWriteTransaction } from './write-transaction';
 import { StatementCache } from './sqlite/statement-cache';
 import { EventLogRepository } from './repositories/event-log.repository';
@@ -16,17 +16,11 @@ import { WorkerRepository, type WorkerRecord } from './repositories/worker.repos
 import { CheckpointRepository, type SourceCheckpoint } from './repositories/checkpoint.repository';
 import { BatchProjector, DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';
 
-export interface AppendInput {
-  events: readonly NewEvent[];
-  rejected: readonly NewRejection[];
-}
+export type { AppendInput } from './event-writer';
 
-export interface AppendResult {
-  /** Events new to the log, with their positions, in position order. */
+/** An append's receipt with the stored events whole (payloads included). */
+export interface AppendResult extends AppendReceipt {
   stored: StoredEvent[];
-  /** Events already in the log (redelivered or stored by another collector). */
-  duplicates: number;
-  rejectedStored: number;
 }
 
 export interface RebuildProgress {
@@ -40,7 +34,7 @@ export interface EventStoreOptions extends OpenDatabaseOptions {
   migrate?: boolean;
 }
 
-export class EventStore {
+export class EventStore implements EventWriter {
   private readonly log: EventLogRepository;
   private readonly tasks: TaskRepository;
   private readonly workers = new WorkerRepository();

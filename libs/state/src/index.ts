@@ -1,4 +1,6 @@
 export * from './event-store';
+export type { AppendReceipt, EventWriter, StoredEventReceipt } from './event-writer';
+export { ThreadedEventWriter, type ThreadedEventWriterOptions } from './sqlite/threaded-event-writer';
 export * from './new-event';
 export type { StoredEvent } from './stored-event';
 export type { DB } from './schema';

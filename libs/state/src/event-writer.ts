@@ -1,0 +1,41 @@
+/**
+ * What the collector writes through: append + project in one transaction, and the few reads its
+ * policies need. `EventStore` is one (in the caller's thread); `ThreadedEventWriter` runs an
+ * EventStore on SQLite in a worker thread, so the collector's event loop keeps reading its brokers
+ * while a batch commits.
+ */
+import type { NewEvent, NewRejection } from './new-event';
+import type { StoredEvent } from './stored-event';
+import type { SourceCheckpoint } from './repositories/checkpoint.repository';
+import type { WorkerRecord } from './repositories/worker.repository';
+
+export interface AppendInput {
+  events: readonly NewEvent[];
+  rejected: readonly NewRejection[];
+}
+
+/** What a writer says of one stored event: enough for metrics, without the payload. */
+export type StoredEventReceipt = Pick<StoredEvent, 'position' | 'dedup_key' | 'source' | 'type' | 'timestamp'>;
+
+export interface AppendReceipt {
+  /** Events new to the log, with their positions, in position order. */
+  stored: StoredEventReceipt[];
+  /** Events already in the log (redelivered or stored by another collector). */
+  duplicates: number;
+  rejectedStored: number;
+}
+
+export interface EventWriter {
+  /** Where the data lives, with any password removed: safe to log. */
+  readonly description: string;
+  /** Appends and projects in one transaction: when it resolves, everything is durable. */
+  append(input: AppendInput): Promise<AppendReceipt>;
+  /** Proves the database accepts writes: takes and releases the write lock. */
+  probeWritable(): Promise<void>;
+  sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined>;
+  /** Online workers whose heartbeat expiry has passed at `now`. */
+  expiredWorkers(now: number): Promise<WorkerRecord[]>;
+  /** Database size on disk (SQLite: file + WAL), bytes. */
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+}
