@@ -24,6 +24,8 @@ const BATCH_DELAY_MS = 50;
 const MIN_TASKS = 300;
 const PER_BURST = 50;
 const MAX_TASKS = 800;
+/** Run time of each task (the test app's `sleep`), s. */
+const TASK_SECONDS = 0.02;
 const TASK_TYPES = ['task-received', 'task-sent', 'task-started', 'task-succeeded'];
 
 describe('collector crash safety: SIGKILL mid-stream (RabbitMQ + SQLite)', () => {
@@ -129,7 +131,9 @@ describe('collector crash safety: SIGKILL mid-stream (RabbitMQ + SQLite)', () =>
     // A stream of ≥ 300 tasks in bursts of 50, sent in the background the whole time, and kept
     // going until both kills happened (so a slow machine cannot run out of stream).
     const ids: string[] = [];
-    const burst = () => sendBurst(AMQP_URL, 'add', PER_BURST, { args: [1, 2], queue: taskQueue });
+    // Tasks that run for TASK_SECONDS: a kill then finds started-but-unfinished tasks in the
+    // database (with instant tasks, received, started and succeeded mostly share one commit).
+    const burst = () => sendBurst(AMQP_URL, 'sleep', PER_BURST, { args: [TASK_SECONDS], queue: taskQueue });
     let senderDone = false;
     let killsDone = false;
     sender = (async () => {
@@ -252,7 +256,7 @@ describe('collector crash safety: SIGKILL mid-stream (RabbitMQ + SQLite)', () =>
     // Projections agree: every task SUCCESS from exactly its 4 events; the worker counts them all.
     const rows = await store!.database.db.selectFrom('tasks').select(['uuid', 'state', 'event_count', 'result', 'worker']).where('uuid', 'in', ids).execute();
     expect(rows).toHaveLength(ids.length);
-    const wrong = rows.filter((r) => r.state !== 'SUCCESS' || r.event_count !== 4 || r.result !== '3' || r.worker !== nodeName);
+    const wrong = rows.filter((r) => r.state !== 'SUCCESS' || r.event_count !== 4 || r.result !== String(TASK_SECONDS) || r.worker !== nodeName);
     expect(wrong).toEqual([]);
     const workerRow = await store!.worker(nodeName);
     expect(JSON.parse(workerRow!.task_counts)).toEqual({ SUCCESS: ids.length });
