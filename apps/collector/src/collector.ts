@@ -5,7 +5,7 @@
  * close.
  */
 import { DEFAULT_BACKOFF, type EventSource, type SourceStatusEvent } from '../../../libs/broker/src';
-import { EventStore, redactUrl } from '../../../libs/state/src';
+import { EventStore, ThreadedEventWriter, redactUrl, type EventWriter } from '../../../libs/state/src';
 import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config';
 import { gapEvent } from './derived-events';
@@ -31,13 +31,17 @@ export class Collector {
 
   private constructor(
     readonly config: CollectorConfig,
-    readonly store: EventStore,
+    readonly store: EventWriter,
     private readonly logger: AppLogger,
   ) {
     this.sources = createEventSources(config, logger);
     this.pipeline = new IngestPipeline(store, new Map(this.sources.map((s) => [s.name, s])), this.metrics, logger, {
       maxEvents: config.batch.maxEvents,
       maxDelayMs: config.batch.maxDelayMs,
+      maxPendingEvents: config.batch.maxPendingEvents,
+      onBackpressure: (reading) => {
+        for (const source of this.sources) source.throttle(reading);
+      },
       retryBackoff: DEFAULT_BACKOFF,
     });
     this.liveness = new LivenessPolicy(
@@ -55,12 +59,19 @@ export class Collector {
   }
 
   static async open(config: CollectorConfig, logger: AppLogger): Promise<Collector> {
-    const store = await EventStore.open(config.databaseUrl, {
+    const database = redactUrl(config.databaseUrl);
+    const options = {
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteCheckpoint: config.sqliteCheckpoint,
-      onCheckpointFailure: (message) => logger.error({ database: redactUrl(config.databaseUrl) }, message),
+      onCheckpointFailure: (message: string) => logger.error({ database }, message),
       liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },
-    });
+    };
+    // SQLite transactions block the thread that runs them: give them a thread of their own, so
+    // the brokers are read while a batch commits. Postgres I/O is asynchronous already.
+    const store: EventWriter =
+      config.databaseUrl.startsWith('sqlite:') && config.sqliteWriter === 'thread'
+        ? await ThreadedEventWriter.open(config.databaseUrl, { ...options, onThreadExit: (message) => logger.error({ database }, message) })
+        : await EventStore.open(config.databaseUrl, options);
     return new Collector(config, store, logger);
   }
 

@@ -15,13 +15,14 @@ export interface CollectorConfig {
   databaseUrl: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   sqliteCheckpoint: 'auto' | 'background';
+  sqliteWriter: 'thread' | 'inline';
   httpHost: string;
   httpPort: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   amqp: { queue: string; queueMaxLength: number | null; queueMessageTtlMs: number | null; prefetch: number };
   redis: { globalKeyprefix: string; fanoutPrefix: boolean | string; fanoutPatterns: boolean; wakeWorkers: boolean };
   decode: { maxBodyBytes: number; maxRawBytes: number; maxFutureSkewSeconds: number; minTimestamp: number };
-  batch: { maxEvents: number; maxDelayMs: number };
+  batch: { maxEvents: number; maxDelayMs: number; maxPendingEvents: number };
   liveness: { expiryFactor: number; defaultFreq: number; checkIntervalMs: number };
   ready: { maxLagSeconds: number; maxBacklog: number };
   shutdownTimeoutMs: number;
@@ -46,6 +47,7 @@ export const SETTINGS = {
   databaseUrl: { env: 'CM_DATABASE_URL', flag: 'database', default: 'sqlite:data/celery-monitor.db', help: 'sqlite:<path> or postgres://user@host:5432/db' },
   sqliteSynchronous: { env: 'CM_SQLITE_SYNCHRONOUS', flag: 'sqlite-synchronous', default: 'FULL', help: 'FULL (survives power loss) or NORMAL (survives crashes)' },
   sqliteCheckpoint: { env: 'CM_SQLITE_CHECKPOINT', flag: 'sqlite-checkpoint', default: 'background', help: 'WAL checkpoints: background (a worker thread) or auto (SQLite, in the ingest thread)' },
+  sqliteWriter: { env: 'CM_SQLITE_WRITER', flag: 'sqlite-writer', default: 'thread', help: 'where SQLite transactions run: thread (a worker thread: brokers are read while a batch commits) or inline (the ingest thread)' },
   httpHost: { env: 'CM_HTTP_HOST', flag: 'http-host', default: '0.0.0.0', help: 'address of /healthz, /readyz, /metrics' },
   httpPort: { env: 'CM_HTTP_PORT', flag: 'http-port', default: '9808', help: 'port of /healthz, /readyz, /metrics (0 = any free port)' },
   logLevel: { env: 'CM_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
@@ -62,6 +64,7 @@ export const SETTINGS = {
   maxFutureSkewSeconds: { env: 'CM_MAX_FUTURE_SKEW_SECONDS', flag: 'max-future-skew-seconds', default: '86400', help: 'event timestamps further in the future are rejected' },
   minTimestamp: { env: 'CM_MIN_TIMESTAMP', flag: 'min-timestamp', default: '946684800', help: 'event timestamps before this epoch second are rejected' },
   batchMaxEvents: { env: 'CM_BATCH_MAX_EVENTS', flag: 'batch-max-events', default: '10000', help: 'events per transaction at most (batches only grow this large while events are queued)' },
+  maxPendingEvents: { env: 'CM_MAX_PENDING_EVENTS', flag: 'max-pending-events', default: '100000', help: 'received events waiting for their commit at most: past this, Redis sources stop reading until half are committed (AMQP is bounded by its prefetch)' },
   batchMaxDelayMs: { env: 'CM_BATCH_MAX_DELAY_MS', flag: 'batch-max-delay-ms', default: '20', help: 'longest wait of an event before its partial batch is committed (live latency)' },
   heartbeatExpiryFactor: { env: 'CM_HEARTBEAT_EXPIRY_FACTOR', flag: 'heartbeat-expiry-factor', default: '2', help: 'worker offline after freq × this without a sign of life' },
   defaultHeartbeatFreq: { env: 'CM_DEFAULT_HEARTBEAT_FREQ', flag: 'default-heartbeat-freq', default: '2', help: 'heartbeat interval assumed until a worker reports its own' },
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     databaseUrl,
     sqliteSynchronous: oneOf('sqliteSynchronous', ['FULL', 'NORMAL'] as const, (v) => v.toUpperCase()),
     sqliteCheckpoint: oneOf('sqliteCheckpoint', ['auto', 'background'] as const, (v) => v.toLowerCase()),
+    sqliteWriter: oneOf('sqliteWriter', ['thread', 'inline'] as const, (v) => v.toLowerCase()),
     httpHost: raw('httpHost') ?? '0.0.0.0',
     httpPort: int('httpPort', 0, 65_535),
     logLevel: oneOf('logLevel', ['info', 'trace', 'debug', 'warn', 'error', 'fatal'] as const, (v) => v.toLowerCase()),
@@ -175,7 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
       maxFutureSkewSeconds: num('maxFutureSkewSeconds', 0),
       minTimestamp: num('minTimestamp', 0),
     },
-    batch: { maxEvents: int('batchMaxEvents', 1, 100_000), maxDelayMs: int('batchMaxDelayMs', 0, 60_000) },
+    batch: { maxEvents: int('batchMaxEvents', 1, 100_000), maxDelayMs: int('batchMaxDelayMs', 0, 60_000), maxPendingEvents: int('maxPendingEvents', 1_000, 10_000_000) },
     liveness: {
       expiryFactor: num('heartbeatExpiryFactor', 1),
       defaultFreq: num('defaultHeartbeatFreq', 0.1),

@@ -96,6 +96,36 @@ describe('IngestPipeline', () => {
     expect(pipeline.lastCommit.error).toBeNull();
   });
 
+  it('tells the sources to stop reading past maxPendingEvents, and to read again once half are committed', async () => {
+    const calls: string[] = [];
+    const bounded = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent', 'collector'), {
+      maxEvents: 3,
+      maxDelayMs: 5,
+      maxPendingEvents: 10,
+      onBackpressure: (reading) => calls.push(reading),
+      retryBackoff: { initialMs: 20, maxMs: 50 },
+    });
+    // Commits fail (the log table is gone) while deliveries keep coming.
+    const other = new BetterSqlite3(store.database.sqlite!.name);
+    other.exec('alter table events rename to events_hidden');
+    try {
+      for (let i = 0; i < 9; i += 1) bounded.push(delivery(i));
+      await waitFor(() => bounded.lastCommit.error !== null || undefined, { timeoutMs: 5_000, description: 'a failed commit' });
+      expect(calls).toEqual([]);
+      for (let i = 9; i < 16; i += 1) bounded.push(delivery(i));
+      expect(calls).toEqual(['pause']);
+      expect(bounded.holdingSources).toBe(true);
+      other.exec('alter table events_hidden rename to events');
+      await bounded.flush();
+      expect(calls).toEqual(['pause', 'resume']);
+      expect(bounded.holdingSources).toBe(false);
+      expect(acker.acked).toEqual([...Array(16).keys()]);
+    } finally {
+      other.close();
+      await bounded.close();
+    }
+  });
+
   it('commits derived events in the same serial order', async () => {
     pipeline.push(delivery(0));
     const { stored } = await pipeline.appendDerived([

@@ -5,7 +5,7 @@
  * aside as rejected and acknowledged like any other, so it never blocks the stream.
  */
 import { backoffDelay, type BackoffOptions, type EventDelivery } from '../../../libs/broker/src';
-import { newEvent, type AppendResult, type EventStore, type NewEvent, type NewRejection } from '../../../libs/state/src';
+import { newEvent, type AppendReceipt, type EventWriter, type NewEvent, type NewRejection } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
 
@@ -18,12 +18,18 @@ export interface PipelineOptions {
   maxEvents: number;
   /** Longest wait before a partial batch is committed. */
   maxDelayMs: number;
+  /**
+   * Received events waiting for their commit at most: past it, `onBackpressure('pause')` (sources
+   * stop reading); once half of them are committed, `onBackpressure('resume')`.
+   */
+  maxPendingEvents?: number;
+  onBackpressure?: (reading: 'pause' | 'resume') => void;
   retryBackoff: BackoffOptions;
 }
 
 interface DerivedRequest {
   events: NewEvent[];
-  resolve: (result: AppendResult) => void;
+  resolve: (result: AppendReceipt) => void;
   reject: (error: unknown) => void;
 }
 
@@ -36,9 +42,10 @@ export class IngestPipeline {
   private stopped = false;
   private lastCommitAt = 0;
   private lastCommitError: string | null = null;
+  private holding = false;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventWriter,
     private readonly ackers: ReadonlyMap<string, Acknowledger>,
     private readonly metrics: CollectorMetrics,
     private readonly logger: AppLogger,
@@ -49,12 +56,25 @@ export class IngestPipeline {
     this.queue.push(delivery);
     this.queuedItems += Math.max(1, delivery.result.events.length + delivery.result.rejected.length);
     this.metrics.pendingEvents.set(this.queuedItems);
+    if (!this.holding && this.options.maxPendingEvents !== undefined && this.queuedItems >= this.options.maxPendingEvents) {
+      this.holding = true;
+      this.logger.warn(
+        { pending: this.queuedItems, maxPendingEvents: this.options.maxPendingEvents },
+        'ingest is behind: sources stop reading until half of the pending events are committed (raise CM_MAX_PENDING_EVENTS, or give the database more speed)',
+      );
+      this.options.onBackpressure?.('pause');
+    }
     if (this.queuedItems >= this.options.maxEvents) this.kick();
     else this.schedule();
   }
 
+  /** True while sources were told to stop reading. */
+  get holdingSources(): boolean {
+    return this.holding;
+  }
+
   /** Appends events the collector derives itself (gaps, liveness), in the same serial order. */
-  appendDerived(events: NewEvent[]): Promise<AppendResult> {
+  appendDerived(events: NewEvent[]): Promise<AppendReceipt> {
     return new Promise((resolve, reject) => {
       this.derived.push({ events, resolve, reject });
       this.kick();
@@ -123,7 +143,7 @@ export class IngestPipeline {
       for (const request of derived) events.push(...request.events);
       this.metrics.pendingEvents.set(this.queuedItems + events.length + rejected.length);
 
-      let result: AppendResult;
+      let result: AppendReceipt;
       try {
         result = await this.commitWithRetry(events, rejected);
       } catch (error) {
@@ -132,6 +152,7 @@ export class IngestPipeline {
         return;
       }
       this.acknowledge(deliveries);
+      this.release();
       this.record(events, result, rejected);
       for (const request of derived) request.resolve(result);
     }
@@ -151,7 +172,16 @@ export class IngestPipeline {
     return batch;
   }
 
-  private async commitWithRetry(events: NewEvent[], rejected: NewRejection[]): Promise<AppendResult> {
+  /** Resumes the sources once half of the bound is free again (called as batches commit). */
+  private release(): void {
+    if (this.holding && this.queuedItems <= (this.options.maxPendingEvents ?? 0) / 2) {
+      this.holding = false;
+      this.logger.info({ pending: this.queuedItems }, 'ingest caught up: sources read again');
+      this.options.onBackpressure?.('resume');
+    }
+  }
+
+  private async commitWithRetry(events: NewEvent[], rejected: NewRejection[]): Promise<AppendReceipt> {
     for (let attempt = 1; ; attempt += 1) {
       const started = process.hrtime.bigint();
       try {
@@ -184,7 +214,7 @@ export class IngestPipeline {
     for (const [source, list] of bySource) this.ackers.get(source)?.acknowledge(list);
   }
 
-  private record(events: readonly NewEvent[], result: AppendResult, rejected: readonly NewRejection[]): void {
+  private record(events: readonly NewEvent[], result: AppendReceipt, rejected: readonly NewRejection[]): void {
     const now = Date.now() / 1000;
     const stored = new Map<string, { source: string; type: string; n: number }>();
     const newest = new Map<string, number>();

@@ -5,7 +5,7 @@
  * source is connected and has been for a whole expiry window, and no backlog is waiting to be
  * committed — so a restart or a reconnect never declares live workers dead.
  */
-import type { EventStore } from '../../../libs/state/src';
+import type { EventWriter } from '../../../libs/state/src';
 import type { SourceStatus } from '../../../libs/broker/src';
 import { heartbeatTimeoutEvent } from './derived-events';
 import type { AppLogger } from '../../../libs/logging/src/logger';
@@ -29,7 +29,7 @@ export class LivenessPolicy {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: Pick<EventWriter, 'expiredWorkers'>,
     private readonly view: LivenessView,
     private readonly metrics: CollectorMetrics,
     private readonly logger: AppLogger,

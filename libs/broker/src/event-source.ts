@@ -44,6 +44,12 @@ export interface EventSource {
   acknowledge(deliveries: readonly EventDelivery[]): void;
   /** Stops new deliveries but keeps the connection, so committed deliveries can still be acknowledged. */
   pause(): Promise<void>;
+  /**
+   * Stops (true) or resumes (false) reading deliveries while the collector holds too many
+   * uncommitted ones. Redis stops reading its socket (the server buffers for us, up to its
+   * output-buffer limit); AMQP needs nothing: its prefetch already bounds what is in flight.
+   */
+  throttle(reading: 'pause' | 'resume'): void;
   /** Stops consuming and closes connections. Unacknowledged AMQP messages return to the queue. */
   stop(): Promise<void>;
   status(): SourceStatus;

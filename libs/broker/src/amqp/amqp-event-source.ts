@@ -90,6 +90,10 @@ export class AmqpEventSource implements EventSource {
   }
 
   /** Stops new deliveries (cancels the consumer) but keeps the channel open for acks. */
+  throttle(_reading: 'pause' | 'resume'): void {
+    // The channel's prefetch bounds the unacknowledged deliveries in flight: nothing to do.
+  }
+
   async pause(): Promise<void> {
     this.paused = true;
     const channel = this.channel;

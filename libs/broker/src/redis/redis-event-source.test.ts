@@ -81,6 +81,25 @@ describe('RedisEventSource on Redis', () => {
     await waitFor(() => pidbox.some((m) => decodePidbox(m).exchange === 'celery.pidbox') || undefined, { timeoutMs: 5_000, description: 'pidbox broadcast' });
   });
 
+  it('reads nothing while throttled and delivers every message, in order, on resume', async () => {
+    const s = newSource();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    const host = `celery@throttled-${randomBytes(3).toString('hex')}`;
+    s.source.throttle('pause');
+    for (let clock = 1; clock <= 50; clock += 1) {
+      const receivers = await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock, freq: 2 }, 'worker.heartbeat');
+      expect(receivers).toBeGreaterThanOrEqual(1);
+    }
+    // Published (Redis counted our subscriber as a receiver), but not read while throttled: they
+    // wait in the socket and in Redis's output buffer for us.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(s.deliveries).toEqual([]);
+    s.source.throttle('resume');
+    await waitFor(() => s.deliveries.length >= 50 || undefined, { timeoutMs: 10_000, description: '50 deliveries after resume' });
+    expect(s.deliveries.map((d) => d.result.events[0]!.clock)).toEqual([...Array(50).keys()].map((i) => i + 1));
+    expect(s.source.status().connected).toBe(true);
+  });
+
   it('after a lost connection: resubscribes, reports the gap, and asks workers for heartbeats', async () => {
     const s = newSource();
     await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });

@@ -38,6 +38,7 @@ export class RedisEventSource implements EventSource {
   private everSubscribed = false;
   private paused = false;
   private stopping = false;
+  private throttled = false;
   private state: SourceStatus = { connected: false, since: nowSeconds(), lastError: null, reconnectAttempts: 0 };
 
   constructor(private readonly options: RedisEventSourceOptions) {
@@ -100,8 +101,19 @@ export class RedisEventSource implements EventSource {
     return null;
   }
 
+  /** Stops or resumes reading the subscriber's socket (Redis keeps what arrives meanwhile, up to its limit). */
+  throttle(reading: 'pause' | 'resume'): void {
+    this.throttled = reading === 'pause';
+    const stream = this.subscriber?.stream;
+    if (!stream) return;
+    if (this.throttled) stream.pause();
+    else stream.resume();
+  }
+
   async pause(): Promise<void> {
     this.paused = true;
+    // The unsubscribe reply must be read: reading resumes (whatever arrives before it is kept).
+    if (this.throttled) this.throttle('resume');
     const sub = this.subscriber;
     if (sub && sub.status === 'ready') {
       const { mode, name } = this.subscription;
@@ -145,6 +157,8 @@ export class RedisEventSource implements EventSource {
       subscriber.disconnect(true);
       return;
     }
+    // Still behind from before the reconnect: read no further than the subscription's reply.
+    if (this.throttled) subscriber.stream.pause();
     const to = nowSeconds();
     const from = this.everSubscribed ? this.disconnectedAt : null;
     this.everSubscribed = true;
