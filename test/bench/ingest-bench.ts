@@ -29,7 +29,7 @@ const REDIS_BASE = (env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/
 // (subscribed to /0.celeryev/*) never see the benchmark's traffic. Same code path otherwise.
 const REDIS_DB = Number(env.BENCH_REDIS_DB ?? 15);
 const REDIS_RATES = (env.BENCH_REDIS_RATES ?? '5000,10000,15000,20000').split(',').map(Number).filter((x) => x > 0);
-const REDIS_SECONDS = Number(env.BENCH_REDIS_SECONDS ?? 10);
+const REDIS_SECONDS = Number(env.BENCH_REDIS_SECONDS ?? 30);
 const PROFILE = (env.BENCH_PROFILE ?? 'auto').toLowerCase();
 const PHASES = new Set((env.BENCH_PHASES ?? 'bare,collector,redis').split(',').map((s) => s.trim()));
 const WRITE = env.BENCH_WRITE !== '0';
