@@ -79,6 +79,8 @@ export interface BenchResults {
   redisNote: string;
   profile: ProfileSummary | null;
   profilePath: string | null;
+  /** Busy time of every thread of the profiled collector (the main thread, the SQLite writer, the WAL checkpointer). */
+  profileThreads?: Array<{ file: string; busyMs: number }>;
   totalSeconds: number;
   /** Whole-machine CPU busy % (over 2 s) just before each phase started. */
   busyBefore: { bare?: number; collector?: number; redis?: number; breakdown?: number };
@@ -224,8 +226,12 @@ export function markdownSection(r: BenchResults): string {
   if (r.profile) {
     const p = r.profile;
     lines.push('');
-    lines.push('### Collector CPU profile (RabbitMQ drain, `node --cpu-prof`)');
+    lines.push('### Collector CPU profile (RabbitMQ drain, `node --cpu-prof`, busiest thread)');
     lines.push('');
+    if (r.profileThreads && r.profileThreads.length > 1) {
+      lines.push(`Threads (one profile each): ${r.profileThreads.map((t) => `\`${t.file}\` ${(t.busyMs / 1000).toFixed(1)} s busy`).join(', ')}. The busiest:`);
+      lines.push('');
+    }
     lines.push(`${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.wallMs / 1000).toFixed(1)} s sampled (profile includes start-up and shutdown). Top self time:`);
     lines.push('');
     lines.push('| self | function | location |');
