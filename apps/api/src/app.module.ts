@@ -1,7 +1,6 @@
 /** The API application: GraphQL (HTTP + graphql-ws on /graphql), health and metrics. */
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { subscribe } from 'graphql';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { GraphQLErrorFilter } from './graphql/graphql-error.filter';
@@ -12,7 +11,6 @@ import { operationsPlugin } from './graphql/operations.plugin';
 import { EventsModule } from './events/events.module';
 import { HealthController } from './health.controller';
 import { LiveModule } from './live/live.module';
-import { sharedSubscribe } from './live/shared-execution';
 import { SubscriptionLimits } from './live/subscription-limits';
 import { StateModule } from './state.module';
 import { StatsModule } from './stats/stats.module';
@@ -24,13 +22,9 @@ export class AppModule {
   static forRoot(config: ApiConfig, logger: AppLogger, metrics: ApiMetrics): DynamicModule {
     const limits = { maxDepth: config.maxDepth, maxComplexity: config.maxComplexity, defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize };
     const wsLimits = new SubscriptionLimits(limits, metrics);
-    // graphql-ws on the same path, with the depth/cost limits in onSubscribe; the legacy
-    // subscriptions-transport-ws protocol stays off. Nest hands `subscribe` to graphql-ws: one
-    // execution per event and operation, shared by its subscribers (not in Nest's config type).
-    const subscriptions = {
-      'graphql-ws': { path: '/graphql', onSubscribe: wsLimits.onSubscribe },
-      subscribe: sharedSubscribe as unknown as typeof subscribe,
-    };
+    // Subscriptions: graphql-ws on the same path, served by LiveModule's own endpoint (see
+    // live/graphql-ws-server.ts), not by Nest's `subscriptions` option; the legacy
+    // subscriptions-transport-ws protocol is refused there.
     return {
       module: AppModule,
       imports: [
@@ -40,7 +34,6 @@ export class AppModule {
           path: '/graphql',
           autoSchemaFile: true,
           sortSchema: true,
-          subscriptions,
           introspection: true,
           playground: false,
           includeStacktraceInErrorResponses: false,

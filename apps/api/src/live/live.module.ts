@@ -4,7 +4,8 @@
  * TAIL_HEALTH for /readyz. Also attaches the schema to the WebSocket depth/cost limits.
  */
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { Server as HttpServer } from 'node:http';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { LiveQueries, type Database } from '../../../../libs/state/src';
 import type { AppLogger } from '../../../../libs/logging/src/logger';
@@ -15,9 +16,13 @@ import { LiveHub } from './live-hub';
 import { LiveResolver } from './live.resolver';
 import { LogTailer } from './log-tailer';
 import { SubscriptionLimits } from './subscription-limits';
+import { GraphqlWsServer } from './graphql-ws-server';
+import { sharedSubscribe } from './shared-execution';
 
 @Module({})
 export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  private wsServer: GraphqlWsServer | null = null;
+
   constructor(
     @Inject(LogTailer) private readonly tailer: LogTailer,
     @Inject(SubscriptionLimits) private readonly limits: SubscriptionLimits,
@@ -54,11 +59,19 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
     await this.tailer.start();
   }
 
+  /** Serves graphql-ws on /graphql once the schema exists (before the server listens). */
   onApplicationBootstrap(): void {
-    this.limits.attach(this.moduleRef.get(GraphQLSchemaHost, { strict: false }).schema);
+    const schema = this.moduleRef.get(GraphQLSchemaHost, { strict: false }).schema;
+    this.limits.attach(schema);
+    const logger = this.moduleRef.get<AppLogger>(LOGGER, { strict: false });
+    // One execution per event and operation, shared by its subscribers (shared-execution.ts);
+    // depth and cost limits in onSubscribe.
+    this.wsServer = new GraphqlWsServer({ path: '/graphql', logger, engine: { schema, onSubscribe: this.limits.onSubscribe, subscribe: sharedSubscribe } });
+    this.wsServer.attach(this.moduleRef.get(HttpAdapterHost, { strict: false }).httpAdapter.getHttpServer() as HttpServer);
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.wsServer?.close();
     await this.tailer.stop();
   }
 }
