@@ -4,8 +4,10 @@
  * message, and survives the loss of its thread. (Runs the compiled thread entry: `npm test` builds
  * first.)
  */
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../event-store';
 import type { NewEvent, NewRejection } from '../new-event';
@@ -131,6 +133,23 @@ describe('ThreadedEventWriter', () => {
     writer = null;
     const { tasks } = (await tables(db.url)) as { tasks: Array<{ uuid: string; state: string }> };
     expect(tasks.map((t) => [t.uuid, t.state])).toEqual([['tw-before', 'SUCCESS'], ['tw-lost', 'SUCCESS']]);
+  });
+
+  it('keeps a process with nothing else to do alive until close() has finished', async () => {
+    // A script whose only handle is the writer: the code after close() must still run.
+    const entry = resolve(__dirname, '../../../../dist/libs/state/src/sqlite/threaded-event-writer.js');
+    const script = `
+      const { ThreadedEventWriter } = require(${JSON.stringify(entry)});
+      (async () => {
+        const writer = await ThreadedEventWriter.open(${JSON.stringify(db.url)});
+        await writer.append({ events: [], rejected: [] });
+        await writer.close();
+        process.stdout.write('closed cleanly');
+      })();`;
+    for (let run = 0; run < 5; run += 1) {
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { timeout: 30_000 });
+      expect(stdout).toBe('closed cleanly');
+    }
   });
 
   it('refuses requests once closed', async () => {

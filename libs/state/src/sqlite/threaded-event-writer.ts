@@ -54,6 +54,8 @@ export class ThreadedEventWriter implements EventWriter {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Set by close(): the thread stays referenced until it has exited. */
+  private closing = false;
   private exited: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -97,6 +99,10 @@ export class ThreadedEventWriter implements EventWriter {
   /** Lets the requests made so far finish, closes the database and ends the thread. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Referenced until it exits: otherwise a process with nothing else to do could end before
+    // the thread has closed the database (and before the caller's code after close() runs).
+    this.closing = true;
+    this.worker?.ref();
     if (this.worker) await this.request({ op: 'close' }).catch(() => undefined);
     this.closed = true;
     await this.exited;
@@ -150,7 +156,7 @@ export class ThreadedEventWriter implements EventWriter {
         const pending = this.pending.get(message.id);
         if (!pending) return;
         this.pending.delete(message.id);
-        if (this.pending.size === 0) worker.unref();
+        if (this.pending.size === 0 && !this.closing) worker.unref();
         if (message.ok) pending.resolve(message.value);
         else pending.reject(fromWireError(message.error));
       });
