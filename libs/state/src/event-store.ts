@@ -37,8 +37,8 @@ export interface EventStoreOptions extends OpenDatabaseOptions {
 export class EventStore implements EventWriter {
   private readonly log: EventLogRepository;
   private readonly tasks: TaskRepository;
-  private readonly workers = new WorkerRepository();
-  private readonly checkpoints = new CheckpointRepository();
+  private readonly workers: WorkerRepository;
+  private readonly checkpoints: CheckpointRepository;
   private readonly projector: BatchProjector;
 
   private constructor(
@@ -48,6 +48,8 @@ export class EventStore implements EventWriter {
     const statements = database.sqlite ? new StatementCache(database.sqlite) : null;
     this.log = new EventLogRepository(statements);
     this.tasks = new TaskRepository(statements);
+    this.workers = new WorkerRepository(statements);
+    this.checkpoints = new CheckpointRepository(statements);
     this.projector = new BatchProjector(this.tasks, this.workers, this.checkpoints, liveness);
   }
 

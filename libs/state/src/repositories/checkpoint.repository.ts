@@ -1,6 +1,7 @@
 /** Projection and source checkpoints: the only SQL that touches them. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
+import type { StatementCache } from '../sqlite/statement-cache';
 
 export interface SourceCheckpoint {
   source: string;
@@ -8,13 +9,26 @@ export interface SourceCheckpoint {
   last_position: number;
 }
 
+const SQLITE_SET_PROJECTION = 'insert into projection_checkpoints (name, position) values (?, ?) on conflict (name) do update set position = excluded.position';
+const SQLITE_ADVANCE_SOURCE =
+  'insert into source_checkpoints (source, last_received_at, last_position) values (?, ?, ?) on conflict (source) do update set ' +
+  'last_received_at = max(source_checkpoints.last_received_at, excluded.last_received_at), ' +
+  'last_position = max(source_checkpoints.last_position, excluded.last_position)';
+
 export class CheckpointRepository {
+  /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
+  constructor(private readonly sqlite: StatementCache | null = null) {}
+
   async projectionPosition(db: Kysely<DB>, name: string): Promise<number> {
     const row = await db.selectFrom('projection_checkpoints').select('position').where('name', '=', name).executeTakeFirst();
     return row?.position ?? 0;
   }
 
   async setProjectionPosition(db: Kysely<DB>, name: string, position: number): Promise<void> {
+    if (this.sqlite) {
+      this.sqlite.get(SQLITE_SET_PROJECTION).run(name, position);
+      return;
+    }
     await db
       .insertInto('projection_checkpoints')
       .values({ name, position })
@@ -37,6 +51,11 @@ export class CheckpointRepository {
   /** Moves a source's checkpoint forward only (never back), so concurrent writers agree. */
   async advanceSources(db: Kysely<DB>, checkpoints: readonly SourceCheckpoint[]): Promise<void> {
     if (checkpoints.length === 0) return;
+    if (this.sqlite) {
+      const advance = this.sqlite.get(SQLITE_ADVANCE_SOURCE);
+      for (const cp of checkpoints) advance.run(cp.source, cp.last_received_at, cp.last_position);
+      return;
+    }
     await db
       .insertInto('source_checkpoints')
       .values([...checkpoints])

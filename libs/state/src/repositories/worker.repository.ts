@@ -1,6 +1,7 @@
 /** The workers projection table: the only SQL that touches it. */
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, WorkersTable } from '../schema';
+import { columnList, placeholders, type StatementCache } from '../sqlite/statement-cache';
 
 export type WorkerRecord = Selectable<WorkersTable>;
 
@@ -13,9 +14,25 @@ const WORKER_COLUMNS = [
   'last_position', 'merge_meta',
 ] as const satisfies readonly (keyof WorkersTable)[];
 
+const SQLITE_SELECT_WORKER = 'select * from workers where hostname = ?';
+const SQLITE_UPSERT_WORKER =
+  `insert into workers (${columnList(['hostname', ...WORKER_COLUMNS])}) values (${placeholders(WORKER_COLUMNS.length + 1)}) ` +
+  `on conflict (hostname) do update set ${WORKER_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
+
 export class WorkerRepository {
+  /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
+  constructor(private readonly sqlite: StatementCache | null = null) {}
+
   async findByHostnames(db: Kysely<DB>, hostnames: readonly string[]): Promise<Map<string, WorkerRecord>> {
     const found = new Map<string, WorkerRecord>();
+    if (this.sqlite) {
+      const select = this.sqlite.get(SQLITE_SELECT_WORKER);
+      for (const hostname of hostnames) {
+        const row = select.get(hostname) as WorkerRecord | undefined;
+        if (row) found.set(hostname, row);
+      }
+      return found;
+    }
     for (let i = 0; i < hostnames.length; i += 500) {
       const rows = await db.selectFrom('workers').selectAll().where('hostname', 'in', hostnames.slice(i, i + 500)).execute();
       for (const row of rows) found.set(row.hostname, row);
@@ -24,6 +41,11 @@ export class WorkerRepository {
   }
 
   async upsert(db: Kysely<DB>, rows: readonly WorkerRecord[]): Promise<void> {
+    if (this.sqlite) {
+      const upsert = this.sqlite.get(SQLITE_UPSERT_WORKER);
+      for (const row of rows) upsert.run(row.hostname, ...WORKER_COLUMNS.map((c) => row[c]));
+      return;
+    }
     for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await db
         .insertInto('workers')
