@@ -20,6 +20,7 @@ const requireCjs = createRequire(__filename);
 const { GraphQLError, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } = requireCjs('graphql') as typeof import('graphql');
 const { GraphqlWsServer } = requireCjs('../../../../dist/apps/api/src/live/graphql-ws-server.js') as typeof import('./graphql-ws-server');
 const { sharedSubscribe } = requireCjs('../../../../dist/apps/api/src/live/shared-execution.js') as typeof import('./shared-execution');
+const { SubscriptionLimits } = requireCjs('../../../../dist/apps/api/src/live/subscription-limits.js') as typeof import('./subscription-limits');
 
 interface Item {
   n: number;
@@ -84,7 +85,10 @@ describe('GraphqlWsServer', () => {
 
   async function start(): Promise<string> {
     http = createServer((_req, res) => res.writeHead(404).end());
-    ws = new GraphqlWsServer({ path: '/graphql', logger: createLogger(process.env.DEBUG_WS ? 'debug' : 'silent', 'api'), engine: { schema, subscribe: sharedSubscribe } });
+    // The API's own onSubscribe (parse, validate, depth and cost limits) and subscribe.
+    const limits = new SubscriptionLimits({ maxDepth: 10, maxComplexity: 10_000, defaultPageSize: 50, maxPageSize: 500 });
+    limits.attach(schema);
+    ws = new GraphqlWsServer({ path: '/graphql', logger: createLogger(process.env.DEBUG_WS ? 'debug' : 'silent', 'api'), engine: { schema, onSubscribe: limits.onSubscribe, subscribe: sharedSubscribe } });
     ws.attach(http);
     await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
     return `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -124,6 +128,18 @@ describe('GraphqlWsServer', () => {
     expect(runs[4]).toEqual(plainExpected);
     expect(plainExpected).toHaveLength(ITEMS.length);
     expect(runs[0]![3]).toMatchObject({ data: { ticks: { n: 3, risky: null } }, errors: [{ message: 'tick 3 is unlucky', extensions: { code: 'UNLUCKY' } }] });
+  });
+
+  it('sends validation errors and completes as graphql-ws does', async () => {
+    const url = await start();
+    await expect(collect(client(url), 'subscription { ticks { nope } }')).rejects.toEqual([expect.objectContaining({ message: expect.stringContaining('Cannot query field "nope"') })]);
+    // A client that completes early stops the delivery; the connection goes on serving.
+    const c = client(url);
+    const first = await new Promise<ExecutionResult>((resolve, reject) => {
+      const stop = c.subscribe({ query: 'subscription { ticks { n } }' }, { next: (r) => (stop(), resolve(r as ExecutionResult)), error: reject, complete: () => undefined });
+    });
+    expect(first).toEqual({ data: { ticks: { n: 0 } } });
+    expect(await collect(c, 'subscription { ticks { n } }')).toHaveLength(ITEMS.length);
   });
 
   it('answers an upgrade on another path with 404', async () => {

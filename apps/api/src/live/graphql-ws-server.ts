@@ -6,17 +6,22 @@
  * completed, and the engine awaits it before the next message of a subscription: one event-loop
  * round trip and one socket write (a syscall) per message per subscriber, and each message
  * JSON-stringified per subscriber. With 100 subscribers and 2,000 events/s that was 200,000
- * writes and stringifies a second. Here sends are corked per turn of the event loop and return at
- * once unless the socket is backed up (ws-frame-writer.ts), and a result's JSON is made once for
- * all its subscribers (shared-payload.ts). Nest's own graphql-ws server (its `subscriptions`
- * option) is not used; the legacy subscriptions-transport-ws protocol is refused by the engine.
+ * writes and stringifies a second. Here a subscription's results go straight to its socket
+ * (direct-delivery.ts): each result's JSON is made once for all its subscribers (shared-payload.ts),
+ * framed with the subscription's id, and each socket's frames leave in one write per turn of the
+ * event loop, waiting only when the socket is backed up (ws-frame-writer.ts). graphql-ws keeps the
+ * protocol: connection, subscribe, validation and limits (onSubscribe), errors and completion.
+ * Nest's own graphql-ws server (its `subscriptions` option) is not used; the legacy
+ * subscriptions-transport-ws protocol is refused by the engine.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppLogger } from '../../../../libs/logging/src/logger';
-import { PayloadSwap } from './shared-payload';
+import { deliverDirectly } from './direct-delivery';
+import { nextPayload, nextPrefix } from './shared-payload';
 import { sendText } from './ws-frame-writer';
 
 /** Interval of keep-alive pings; a client that has not answered by the next one is dropped. */
@@ -26,14 +31,14 @@ export const KEEP_ALIVE_MS = 12_000;
 export interface ConnectionExtra {
   socket: WebSocket;
   request: IncomingMessage;
-  payloads: PayloadSwap;
 }
 
 type EngineOptions = ServerOptions<Record<string, unknown> | undefined, ConnectionExtra>;
 
 export interface GraphqlWsServerOptions {
   path: string;
-  engine: Omit<EngineOptions, 'onNext' | 'onComplete'>;
+  /** graphql-ws's options; onSubscribe must return the execution arguments (or errors) itself. */
+  engine: EngineOptions & Required<Pick<EngineOptions, 'onSubscribe' | 'subscribe'>>;
   logger: AppLogger;
   keepAliveMs?: number;
 }
@@ -44,10 +49,23 @@ export class GraphqlWsServer {
   private httpServer: HttpServer | null = null;
 
   constructor(private readonly options: GraphqlWsServerOptions) {
+    const { onSubscribe, subscribe } = options.engine;
+    /** Where each subscription's results go, by its execution arguments (graphql-ws passes the same object on). */
+    const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
     this.engine = makeServer<Record<string, unknown> | undefined, ConnectionExtra>({
       ...options.engine,
-      onNext: (ctx, id, _payload, _args, result) => ctx.extra.payloads.standIn(id, result),
-      onComplete: (ctx, id) => ctx.extra.payloads.forget(id),
+      onSubscribe: async (ctx, id, payload) => {
+        const args = await onSubscribe(ctx, id, payload);
+        if (args && !Array.isArray(args)) targets.set(args as ExecutionArgs, { socket: ctx.extra.socket, id });
+        return args;
+      },
+      subscribe: async (args) => {
+        const results = await subscribe(args);
+        const target = targets.get(args);
+        if (!target || !(Symbol.asyncIterator in results)) return results;
+        const prefix = nextPrefix(target.id);
+        return deliverDirectly(results as AsyncIterableIterator<ExecutionResult>, (result) => sendText(target.socket, { prefix, payload: nextPayload(result) }));
+      },
     });
     this.wss.on('connection', (socket, request) => this.opened(socket, request));
   }
@@ -87,11 +105,10 @@ export class GraphqlWsServer {
       alive = false;
       socket.ping();
     }, keepAliveMs);
-    const payloads = new PayloadSwap();
     const closed = this.engine.opened(
       {
         protocol: socket.protocol,
-        send: (data) => sendText(socket, payloads.swap(data)),
+        send: (data) => sendText(socket, data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {
@@ -101,7 +118,7 @@ export class GraphqlWsServer {
             });
           }),
       },
-      { socket, request, payloads },
+      { socket, request },
     );
     socket.once('close', (code, reason) => {
       clearInterval(keepAlive);
