@@ -63,7 +63,7 @@ export const SETTINGS = {
   maxRejectedRawBytes: { env: 'CM_MAX_REJECTED_RAW_BYTES', flag: 'max-rejected-raw-bytes', default: String(64 * 1024), help: 'raw bytes kept per rejected message' },
   maxFutureSkewSeconds: { env: 'CM_MAX_FUTURE_SKEW_SECONDS', flag: 'max-future-skew-seconds', default: '86400', help: 'event timestamps further in the future are rejected' },
   minTimestamp: { env: 'CM_MIN_TIMESTAMP', flag: 'min-timestamp', default: '946684800', help: 'event timestamps before this epoch second are rejected' },
-  batchMaxEvents: { env: 'CM_BATCH_MAX_EVENTS', flag: 'batch-max-events', default: '10000', help: 'events per transaction at most (batches only grow this large while events are queued)' },
+  batchMaxEvents: { env: 'CM_BATCH_MAX_EVENTS', flag: 'batch-max-events', default: '25000', help: 'events per transaction at most (batches only grow this large while events are queued)' },
   maxPendingEvents: { env: 'CM_MAX_PENDING_EVENTS', flag: 'max-pending-events', default: '100000', help: 'received events waiting for their commit at most: past this, Redis sources stop reading until half are committed (AMQP is bounded by its prefetch)' },
   batchMaxDelayMs: { env: 'CM_BATCH_MAX_DELAY_MS', flag: 'batch-max-delay-ms', default: '20', help: 'longest wait of an event before its partial batch is committed (live latency)' },
   heartbeatExpiryFactor: { env: 'CM_HEARTBEAT_EXPIRY_FACTOR', flag: 'heartbeat-expiry-factor', default: '2', help: 'worker offline after freq × this without a sign of life' },
