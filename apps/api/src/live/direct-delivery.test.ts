@@ -24,6 +24,34 @@ function source(items: number[], failWith?: Error) {
 }
 
 describe('deliverDirectly', () => {
+  it('takes whatever waits in one step when the results can batch, and still waits when backed up', async () => {
+    const batches = [[1, 2, 3], [4], [5, 6]];
+    const asked: number[] = [];
+    const results = {
+      next: async () => new Promise<IteratorResult<ExecutionResult>>(() => undefined),
+      nextBatch: async (max: number) => {
+        asked.push(max);
+        const batch = batches.shift();
+        return batch ? { value: batch.map((n) => ({ data: { n } })), done: false as const } : new Promise<IteratorResult<ExecutionResult[]>>(() => undefined);
+      },
+      return: async () => ({ value: undefined, done: true as const }),
+    };
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const got: unknown[] = [];
+    deliverDirectly(results, (r) => {
+      got.push(r.data);
+      return got.length === 2 ? blocked : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(got).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(asked).toHaveLength(1);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(got.map((d) => (d as { n: number }).n)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(asked.every((max) => max > 1)).toBe(true);
+  });
+
   it('delivers every result in order and yields nothing itself', async () => {
     const s = source([1, 2, 3]);
     const got: unknown[] = [];

@@ -11,14 +11,23 @@ import type { ExecutionResult } from 'graphql';
 
 export type Deliver = (result: ExecutionResult) => Promise<void> | undefined;
 
-export function deliverDirectly(results: AsyncIterator<ExecutionResult>, deliver: Deliver): AsyncIterableIterator<ExecutionResult> {
+/** Results waiting for a subscriber taken in one step at most (when the results can batch). */
+export const MAX_BATCH = 256;
+
+/** The results of a subscription; `nextBatch` (when present) takes every result already waiting. */
+export type Results = AsyncIterator<ExecutionResult> & { nextBatch?(max: number): Promise<IteratorResult<ExecutionResult[]>> };
+
+export function deliverDirectly(results: Results, deliver: Deliver): AsyncIterableIterator<ExecutionResult> {
   let stopped = false;
   const finished: Promise<IteratorResult<ExecutionResult>> = (async () => {
     for (;;) {
-      const step = await results.next();
+      const step = results.nextBatch ? await results.nextBatch(MAX_BATCH) : await nextAsBatch(results);
       if (step.done || stopped) return { value: undefined, done: true };
-      const backedUp = deliver(step.value);
-      if (backedUp) await backedUp;
+      for (const result of step.value) {
+        const backedUp = deliver(result);
+        if (backedUp) await backedUp;
+        if (stopped) return { value: undefined, done: true };
+      }
     }
   })();
   // Handled here too: a failure after return() has no one left to tell.
@@ -33,4 +42,9 @@ export function deliverDirectly(results: AsyncIterator<ExecutionResult>, deliver
     },
   };
   return iterator;
+}
+
+async function nextAsBatch<T>(results: AsyncIterator<T>): Promise<IteratorResult<T[]>> {
+  const step = await results.next();
+  return step.done ? { value: undefined, done: true } : { value: [step.value], done: false };
 }
