@@ -46,17 +46,7 @@ export function isNotice(message: WriterResponse | WriterNotice): message is Wri
 }
 
 export function toWireEvents(events: readonly NewEvent[]): WireEvent[] {
-  return events.map((e) => ({
-    source: e.source,
-    type: e.type,
-    hostname: e.hostname,
-    uuid: e.uuid,
-    clock: e.clock,
-    timestamp: e.timestamp,
-    received_at: e.received_at,
-    payload_json: e.payload_json,
-    dedup_key: e.dedup_key,
-  }));
+  return events.map(({ payload: _parsed, ...wire }) => wire);
 }
 
 export function fromWireEvents(events: readonly WireEvent[]): NewEvent[] {
