@@ -12,7 +12,7 @@
  */
 import * as amqp from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import { startBenchApi, type BenchApi } from './api-server';
 import type { SubscriberResult } from './api-subscribers';
 import { cpuMicros, peakRssBytes, sleep } from './processes';
 import { writeBenchmarksMd } from './report';
+import { gitRef, rabbitmqVersion } from './run-context';
 import { summariseCpuProfile, type ProfileSummary } from './cpuprofile-summary';
 import { readdirSync } from 'node:fs';
 
@@ -366,27 +367,6 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
 
 // --- report --------------------------------------------------------------------------------
 
-function gitRef(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in apps/libs/migrations' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
-async function rabbitVersion(): Promise<string> {
-  try {
-    const c = await amqp.connect(AMQP_URL);
-    const props = (c as unknown as { connection: { serverProperties?: Record<string, unknown> } }).connection.serverProperties;
-    await c.close();
-    return String(props?.version ?? 'unknown');
-  } catch {
-    return 'unknown';
-  }
-}
-
 function section(x: {
   seed: CachedSeed | null; q: QueryResults | null; subs: SubResults[]; profile: ProfileSummary | null; error: string | null; sqlite: string; rabbit: string; loadStart: number[]; loadEnd: number[]; seconds: number;
 }): string {
@@ -406,7 +386,7 @@ function section(x: {
       `API, collector, broker, subscribers and benchmark share the machine, and other work may run on it: load average (1/5/15 min) ${la(x.loadStart)} at the start, ${la(x.loadEnd)} at the end.`,
     '',
   );
-  o.push(`Run: \`npm run bench:api\` (${Math.round(x.seconds)} s in all) on ${gitRef()}.`, '');
+  o.push(`Run: \`npm run bench:api\` (${Math.round(x.seconds)} s in all) on ${gitRef(REPO)}.`, '');
   const sd = x.seed;
   if (sd === null) o.push('Dataset: none seeded (the queries phase did not run).', '');
   else o.push(
@@ -495,7 +475,7 @@ async function main(): Promise<void> {
   const sqliteDb = new BetterSqlite3(':memory:');
   const sqlite = (sqliteDb.prepare('select sqlite_version() as v').get() as { v: string }).v;
   sqliteDb.close();
-  const rabbit = await rabbitVersion();
+  const rabbit = await rabbitmqVersion(AMQP_URL);
   log(`load average ${la(loadStart)}; Node ${process.version}, SQLite ${sqlite}, RabbitMQ ${rabbit}; ${n0(TASKS)} tasks, cache ${CACHE_DIR}, reuse ${REUSE}`);
   mkdirSync(CACHE_DIR, { recursive: true });
   const seed = PHASES.has('queries') ? await ensureSeeded(CACHE_DIR, { tasks: TASKS, days: DAYS, batchEvents: BATCH, seed: 1 }, REUSE, log) : null;

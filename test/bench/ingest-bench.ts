@@ -3,10 +3,9 @@
  * measures; every phase has a deadline and cleans up its queues and processes.
  */
 import { SETTINGS } from '../../apps/collector/src/config';
-import * as amqp from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
 import Redis from 'ioredis';
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +16,7 @@ import { DbProbe, sqliteFileBytes } from './db-probe';
 import { cpuMicros, peakRssBytes, schedstat, sleep, startCollector, systemBusyPct, threadState } from './processes';
 import { kombuEventEnvelope, publishPaced } from './redis-publisher';
 import { consoleTable, markdownSection, targetChecks, writeBenchmarksMd, type BenchResults, type CollectorDrainRun, type DrainRun, type MachineInfo, type RedisRun } from './report';
+import { gitRef, rabbitmqVersion } from './run-context';
 import { storeBreakdown } from './store-breakdown';
 import { generateWorkload, pythonJson, type Workload } from './workload';
 
@@ -73,15 +73,7 @@ async function machineInfo(): Promise<MachineInfo> {
   const sqlite = new BetterSqlite3(':memory:');
   const sqliteVersion = (sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v;
   sqlite.close();
-  let rabbitmq = 'unknown';
-  try {
-    const c = await amqp.connect(AMQP_URL);
-    const props = (c as unknown as { connection: { serverProperties?: Record<string, unknown> } }).connection.serverProperties;
-    rabbitmq = String(props?.version ?? 'unknown');
-    await c.close();
-  } catch {
-    // reported as unknown
-  }
+  const rabbitmq = await rabbitmqVersion(AMQP_URL);
   let redis = 'unknown';
   const r = new Redis(`${REDIS_BASE}/0`, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -339,16 +331,6 @@ async function runRedisLoss(dir: string): Promise<{ runs: RedisRun[]; note: stri
   return { runs, note, ...(profile ? { profilePath: join(profDir, profile) } : {}) };
 }
 
-function gitState(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'migrations'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in apps/libs/migrations' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
 // --- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -396,7 +378,7 @@ async function main(): Promise<void> {
     busyBefore: {},
     storeBreakdown: null,
     overrides,
-    git: gitState(),
+    git: gitRef(REPO),
   };
 
   if (PHASES.has('bare')) {
