@@ -17,12 +17,12 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startCollector } from '../support/collector-process';
+import { metricSamples, startCollector } from '../support/collector-process';
 import { deleteQueue } from './amqp-prefill';
 import { ensureSeeded, SEED_NAMES, SEED_WORKERS, type CachedSeed } from './api-seed';
 import { mulberry32 } from '../support/rng';
 import { startBenchApi, type BenchApi } from './api-server';
-import type { SubscriberResult } from './api-subscribers';
+import { mergeSubscriberReports, type SubscriberProcessReport, type SubscriberResult } from './subscriber-results';
 import { cpuMicros, peakRssBytes, sleep } from './processes';
 import { writeBenchmarksMd } from './report';
 import { gitRef, rabbitmqVersion } from './run-context';
@@ -40,8 +40,12 @@ const SAMPLES = num('BENCH_API_SAMPLES', 200);
 const WARMUP = num('BENCH_API_WARMUP', 20);
 const STATS_SAMPLES = num('BENCH_API_STATS_SAMPLES', 20);
 const SUBSCRIBERS = num('BENCH_API_SUBSCRIBERS', 100);
+/** Processes the subscribers are spread over (each a graphql-ws client per subscriber). */
+const SUB_PROCESSES = Math.max(1, Math.min(SUBSCRIBERS, num('BENCH_API_SUB_PROCESSES', 4)));
 const RATE = num('BENCH_API_RATE', 2000);
 const SECONDS = num('BENCH_API_SECONDS', 20);
+/** Seconds of events at RATE before the measured ones: every process's code paths warm, as in a service that has been running. */
+const WARMUP_SECONDS = num('BENCH_API_WARMUP_SECONDS', 3);
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
 const PHASES = new Set((process.env.BENCH_API_PHASES ?? 'queries,subscriptions').split(','));
 /** Subscription modes measured, in order: `batches` (eventBatches) and/or `events` (one message per event). */
@@ -231,7 +235,60 @@ interface SubResults {
   apiCpuMs: number | null;
   collectorCpuMs: number | null;
   subscriberPeakRss: number;
+  /** The collector's batch commits during publishing + delivery (from its /metrics histogram). */
+  commits: { count: number; over25ms: number; over100ms: number; over250ms: number };
   dbPath: string;
+}
+
+/** Cumulative bucket counts of the collector's batch commit time histogram, by upper bound in seconds. */
+function commitBuckets(metricsText: string): Map<string, number> {
+  return new Map(metricSamples(metricsText, 'celery_monitor_batch_commit_seconds_bucket').map((s) => [s.labels.le ?? '', s.value]));
+}
+
+/** Commits between two scrapes: how many, and how many took longer than 25, 100 and 250 ms. */
+export function commitsBetween(before: Map<string, number>, after: Map<string, number>): { count: number; over25ms: number; over100ms: number; over250ms: number } {
+  const d = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const count = d('+Inf');
+  return { count, over25ms: count - d('0.025'), over100ms: count - d('0.1'), over250ms: count - d('0.25') };
+}
+
+interface SubscriberStatus {
+  connected: number;
+  warm: number;
+  delivered: number[];
+}
+
+/** Forks SUB_PROCESSES subscriber processes sharing SUBSCRIBERS between them; asks them all and merges their answers. */
+function forkSubscribers(o: { wsUrl: string; runId: string; mode: SubMode; expected: number }) {
+  const children = Array.from({ length: SUB_PROCESSES }, (_, k) => {
+    const first = Math.floor((k * SUBSCRIBERS) / SUB_PROCESSES);
+    const count = Math.floor(((k + 1) * SUBSCRIBERS) / SUB_PROCESSES) - first;
+    return fork(join(__dirname, 'api-subscribers.js'), [], {
+      env: { ...process.env, SUB_WS_URL: o.wsUrl, SUB_COUNT: String(count), SUB_FIRST: String(first), SUB_RUN: o.runId, SUB_MODE: o.mode, SUB_EXPECTED: String(o.expected) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+  });
+  const askOne = <T>(child: (typeof children)[number], cmd: string, type: string) =>
+    new Promise<T>((resolveAsk, rejectAsk) => {
+      const onExit = (code: number | null) => rejectAsk(new Error(`subscriber process ${child.pid} exited (${code}) before answering ${cmd}`));
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        child.off('message', on);
+        child.off('exit', onExit);
+        resolveAsk(m as T);
+      };
+      child.on('message', on);
+      child.once('exit', onExit);
+      child.send({ cmd });
+    });
+  return {
+    status: async (): Promise<SubscriberStatus> => {
+      const all = await Promise.all(children.map((c) => askOne<SubscriberStatus>(c, 'status', 'status')));
+      return { connected: all.reduce((n, s) => n + s.connected, 0), warm: all.reduce((n, s) => n + s.warm, 0), delivered: all.flatMap((s) => s.delivered) };
+    },
+    finish: async (): Promise<SubscriberResult> => mergeSubscriberReports(await Promise.all(children.map((c) => askOne<SubscriberProcessReport>(c, 'finish', 'result')))),
+  };
 }
 
 async function runSubscriptions(mode: SubMode): Promise<SubResults> {
@@ -244,25 +301,11 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
   let api: BenchApi | null = null;
   let connection: amqp.ChannelModel | null = null;
   try {
-    api = await startBenchApi(REPO, dbUrl, join(CACHE_DIR, `api-subs-${runId}.log`), {}, PROFILE && mode === SUB_MODES[0] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+    api = await startBenchApi(REPO, dbUrl, join(CACHE_DIR, `api-subs-${runId}.log`), {}, PROFILE && mode === SUB_MODES[0] ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : process.env.BENCH_API_TRACE_GC === '1' ? ['--trace-gc'] : []);
     log(`API ready (pid ${api.pid}), default CM_API_TAIL_INTERVAL_MS${process.env.CM_API_TAIL_INTERVAL_MS ? ` = ${process.env.CM_API_TAIL_INTERVAL_MS}` : ''}`);
     const expected = RATE * SECONDS;
-    const child = fork(join(__dirname, 'api-subscribers.js'), [], {
-      env: { ...process.env, SUB_WS_URL: api.wsUrl, SUB_COUNT: String(SUBSCRIBERS), SUB_RUN: runId, SUB_MODE: mode, SUB_EXPECTED: String(expected) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const ask = <T>(cmd: string, type: string) =>
-      new Promise<T>((resolveAsk) => {
-        const on = (m: { type: string }) => {
-          if (m.type === type) {
-            child.off('message', on);
-            resolveAsk(m as T);
-          }
-        };
-        child.on('message', on);
-        child.send({ cmd });
-      });
-    type Status = { connected: number; warm: number; delivered: number[] };
+    const subscribers = forkSubscribers({ wsUrl: api.wsUrl, runId, mode, expected });
+    const ask = subscribers.status;
 
     connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();
@@ -286,40 +329,47 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
     // Every subscriber connected and receiving: warm-up events until each has seen one.
     const warmDeadline = Date.now() + 60_000;
     for (;;) {
-      const s = await ask<Status>('status', 'status');
+      const s = await ask();
       if (s.connected >= SUBSCRIBERS && s.warm >= SUBSCRIBERS) break;
       if (Date.now() > warmDeadline) throw new Error(`subscribers not ready: ${s.connected} connected, ${s.warm} warm of ${SUBSCRIBERS}`);
       if (s.connected >= SUBSCRIBERS) publish({ bench_warmup: true });
       await sleep(200);
     }
     log(`${SUBSCRIBERS} ${mode === 'batches' ? 'eventBatches' : 'events'} subscribers connected and receiving; publishing ${n0(RATE)} events/s for ${SECONDS} s`);
+    /** Publishes `count` events at RATE over `seconds`, paced by hrtime in ≈ 1 ms ticks; returns the seconds it took. */
+    const publishAtRate = async (seconds: number, count: number, extra: Record<string, unknown>): Promise<number> => {
+      const start = process.hrtime.bigint();
+      let sent = 0;
+      for (;;) {
+        const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+        if (elapsed >= seconds) break;
+        const due = Math.min(count, Math.floor(elapsed * RATE)) - sent;
+        for (let i = 0; i < due; i++) {
+          if (!publish(extra)) await new Promise((r) => channel.once('drain', r));
+          sent += 1;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      for (; sent < count; sent++) publish(extra);
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    };
+    if (WARMUP_SECONDS > 0) {
+      log(`warm-up: ${n0(RATE)} events/s for ${WARMUP_SECONDS} s (delivered, not measured)`);
+      await publishAtRate(WARMUP_SECONDS, Math.round(RATE * WARMUP_SECONDS), { bench_phase: 'warmup' });
+    }
     seq = 0;
+    const commits0 = commitBuckets(await collector.metrics());
     const apiCpu0 = cpuMicros(api.pid);
     const colCpu0 = cpuMicros(collector.pid);
-    const pubStart = process.hrtime.bigint();
-    let published = 0;
-    for (;;) {
-      const elapsed = Number(process.hrtime.bigint() - pubStart) / 1e9;
-      if (elapsed >= SECONDS) break;
-      const due = Math.min(expected, Math.floor(elapsed * RATE)) - published;
-      for (let i = 0; i < due; i++) {
-        if (!publish({})) await new Promise((r) => channel.once('drain', r));
-        published += 1;
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    while (published < expected) {
-      publish({});
-      published += 1;
-    }
-    const publishSeconds = Number(process.hrtime.bigint() - pubStart) / 1e9;
+    const publishSeconds = await publishAtRate(SECONDS, expected, {});
+    const published = expected;
     log(`published ${n0(published)} in ${publishSeconds.toFixed(2)} s; waiting for deliveries`);
     const lastPublish = Date.now();
     // Until everything arrived, or no progress for 15 s (subscribers cut off), or 120 s.
     let lastTotal = -1;
     let lastProgress = Date.now();
     for (;;) {
-      const st = await ask<Status>('status', 'status');
+      const st = await ask();
       if (st.delivered.every((d) => d >= expected)) break;
       const totalNow = st.delivered.reduce((a, b) => a + b, 0);
       if (totalNow !== lastTotal) {
@@ -335,8 +385,11 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
     const waitAfterLastPublishS = (Date.now() - lastPublish) / 1000;
     const apiCpu1 = cpuMicros(api.pid);
     const colCpu1 = cpuMicros(collector.pid);
-    const result = await ask<SubscriberResult>('finish', 'result');
+    const commits = commitsBetween(commits0, commitBuckets(await collector.metrics()));
+    const result = await subscribers.finish();
     const allDelivered = result.delivered.every((d) => d === expected);
+    log(`collector commits: ${n0(commits.count)}, over 25 ms ${commits.over25ms}, over 100 ms ${commits.over100ms}, over 250 ms ${commits.over250ms}`);
+    log(`warm-up deliveries (not measured) p99 ${f1(result.warmup.p99)} max ${f1(result.warmup.max)} ms`);
     log(`delivery latency p50 ${f1(result.latency.p50)} p95 ${f1(result.latency.p95)} p99 ${f1(result.latency.p99)} max ${f1(result.latency.max)} ms (to collector p99 ${f1(result.toCollector.p99)}, from collector p99 ${f1(result.fromCollector.p99)}); delivered min ${n0(Math.min(...result.delivered))} max ${n0(Math.max(...result.delivered))} of ${n0(expected)}`);
     const out: SubResults = {
       mode,
@@ -352,6 +405,7 @@ async function runSubscriptions(mode: SubMode): Promise<SubResults> {
       apiCpuMs: apiCpu0 !== null && apiCpu1 !== null ? (apiCpu1 - apiCpu0) / 1000 : null,
       collectorCpuMs: colCpu0 !== null && colCpu1 !== null ? (colCpu1 - colCpu0) / 1000 : null,
       subscriberPeakRss: result.peakRssBytes,
+      commits,
       dbPath,
     };
     await channel.close().catch(() => undefined);
@@ -378,7 +432,7 @@ function section(x: {
     'Measured with `npm run bench:api` (test/bench/api-bench.ts with api-seed.ts, api-server.ts, api-subscribers.ts). Queries are timed at the client ' +
       '(fetch over loopback HTTP, one request at a time, so latency includes HTTP and JSON); percentiles are nearest rank. Knobs: `BENCH_API_TASKS` (1000000), ' +
       '`BENCH_API_DAYS` (1), `BENCH_API_REUSE` (1: reuse the cached seeded file), `BENCH_API_CACHE_DIR` (<tmp>/cm-api-bench), `BENCH_API_SAMPLES` (200 per shape), ' +
-      '`BENCH_API_STATS_SAMPLES` (20), `BENCH_API_SUBSCRIBERS` (100), `BENCH_API_RATE` (2000), `BENCH_API_SECONDS` (20), `BENCH_API_PHASES` (queries,subscriptions), `BENCH_API_SUB_MODES` (batches,events), `BENCH_API_PROFILE` (1: profile the API during delivery), `BENCH_WRITE`; `CM_*` variables are passed to the API and collector.',
+      '`BENCH_API_STATS_SAMPLES` (20), `BENCH_API_SUBSCRIBERS` (100), `BENCH_API_SUB_PROCESSES` (4), `BENCH_API_RATE` (2000), `BENCH_API_SECONDS` (20), `BENCH_API_WARMUP_SECONDS` (3), `BENCH_API_PHASES` (queries,subscriptions), `BENCH_API_SUB_MODES` (batches,events), `BENCH_API_PROFILE` (1: profile the API during delivery), `BENCH_WRITE`; `CM_*` variables are passed to the API and collector.',
     '',
   );
   o.push(
@@ -435,9 +489,11 @@ function section(x: {
     o.push(`### Subscription delivery: ${s.mode === 'batches' ? 'eventBatches' : 'events'}`, '');
     o.push(
       `A fresh SQLite file (not the seeded one: live delivery does not depend on the log's size, and the collector keeps writing to it), one collector (CM_AMQP_QUEUE \`cm-api-bench.<run>\`, deleted afterwards) and one API (CM_API_TAIL_INTERVAL_MS ${process.env.CM_API_TAIL_INTERVAL_MS ?? 'default'}; collector CM_BATCH_MAX_DELAY_MS ${process.env.CM_BATCH_MAX_DELAY_MS ?? 'default'}) on it. ` +
-        `${SUBSCRIBERS} graphql-ws clients (a separate process) each subscribe to ${selection}; ` +
+        `${SUBSCRIBERS} graphql-ws clients (in ${r.processes} process${r.processes === 1 ? '' : 'es'} of their own, \`BENCH_API_SUB_PROCESSES\`, standing in for clients on other machines) each subscribe to ${selection}; ` +
         `worker-heartbeat events of 8 hostnames are published to \`celeryev\` (routing key worker.heartbeat, Celery's properties), paced by hrtime in ≈ 1 ms ticks; each carries \`bench_sent_at\` (epoch ms), ` +
-        'and latency = receipt at the subscriber − bench_sent_at (publish → RabbitMQ → collector batch + commit → API log poll → WebSocket → client parse).',
+        'and latency = receipt at the subscriber − bench_sent_at (publish → RabbitMQ → collector batch + commit → API log poll → WebSocket → client parse). ' +
+        `Before the measured events, ${WARMUP_SECONDS} s of events at the same rate warm every process (a service that has been running); their deliveries are not measured: ` +
+        `${n0(r.warmup.count)} deliveries, p50 ${f1(r.warmup.p50)} / p99 ${f1(r.warmup.p99)} / max ${f1(r.warmup.max)} ms.`,
       '',
     );
     o.push('| published | achieved rate | expected per subscriber | delivered per subscriber (min / max) | duplicates | out of order | errors | last delivery after last publish |', '|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -448,11 +504,12 @@ function section(x: {
     o.push('| deliveries measured | p50 ms | p95 ms | p99 ms | max ms | mean ms | per-subscriber p99 (min / median / max) |', '|---:|---:|---:|---:|---:|---:|---|');
     o.push(`| ${n0(r.latency.count)} | ${f1(r.latency.p50)} | ${f1(r.latency.p95)} | **${f1(r.latency.p99)}** | ${f1(r.latency.max)} | ${f1(r.latency.mean)} | ${f1(r.perSubscriberP99.min)} / ${f1(r.perSubscriberP99.median)} / ${f1(r.perSubscriberP99.max)} ms |`, '');
     o.push(
-      `Peak RSS (VmHWM): API ${mib(s.apiPeakRss)}, collector ${mib(s.collectorPeakRss)}, subscriber process ${mib(s.subscriberPeakRss)}. CPU during publishing + delivery: API ${s.apiCpuMs === null ? 'n/a' : `${n0(s.apiCpuMs)} ms`}, collector ${s.collectorCpuMs === null ? 'n/a' : `${n0(s.collectorCpuMs)} ms`}, ` +
-        `subscriber process ${n0(r.cpuMicros / 1000)} ms (its event-loop delay p99 ${f1(r.loopDelayP99Ms)} ms, max ${f1(r.loopDelayMaxMs)} ms: what the client itself adds).`,
+      `Peak RSS (VmHWM): API ${mib(s.apiPeakRss)}, collector ${mib(s.collectorPeakRss)}, largest subscriber process ${mib(s.subscriberPeakRss)}. CPU during publishing + delivery: API ${s.apiCpuMs === null ? 'n/a' : `${n0(s.apiCpuMs)} ms`}, collector ${s.collectorCpuMs === null ? 'n/a' : `${n0(s.collectorCpuMs)} ms`}, ` +
+        `subscriber processes ${n0(r.cpuMicros / 1000)} ms in all (event-loop delay of the worst, p99 ${f1(r.loopDelayP99Ms)} ms, max ${f1(r.loopDelayMaxMs)} ms: what the clients themselves add).`,
       '',
       `Split at the collector's receipt (its \`receivedAt\`, millisecond precision; the first subscriber's deliveries): publish → collector p50 ${f1(r.toCollector.p50)} / p99 ${f1(r.toCollector.p99)} / max ${f1(r.toCollector.max)} ms; ` +
-        `collector → subscriber (batching, commit, log poll, GraphQL, WebSocket, client) p50 ${f1(r.fromCollector.p50)} / p99 ${f1(r.fromCollector.p99)} / max ${f1(r.fromCollector.max)} ms.`,
+        `collector → subscriber (batching, commit, log poll, GraphQL, WebSocket, client) p50 ${f1(r.fromCollector.p50)} / p99 ${f1(r.fromCollector.p99)} / max ${f1(r.fromCollector.max)} ms. ` +
+        `The collector committed ${n0(s.commits.count)} batches meanwhile; ${s.commits.over25ms} took over 25 ms, ${s.commits.over100ms} over 100 ms, ${s.commits.over250ms} over 250 ms.`,
       '',
     );
     if (r.errors.length) o.push(`Errors (first ${r.errors.length}): ${r.errors.map((e) => `\`${e.replace(/`/g, "'").slice(0, 200)}\``).join('; ')}`, '');

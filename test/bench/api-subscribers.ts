@@ -2,37 +2,25 @@
  * The API benchmark's graphql-ws subscribers, in their own process (forked by api-bench.ts) so
  * that parsing their messages does not disturb the publisher's pacing.
  *
- * Input (env): SUB_WS_URL, SUB_COUNT, SUB_RUN (the bench_run marker of this run's events).
- * IPC: parent sends {cmd:'status'} → {type:'status', connected, warm, delivered[]};
- * {cmd:'finish'} → {type:'result', …}. Latency of a delivery = (timeOrigin + now) − bench_sent_at.
+ * The bench may fork several of these, each with its share of the subscribers, as a stand-in for
+ * subscribers on machines of their own: one thread parsing every message of 100 clients queues
+ * them behind each other, which no real client would see.
+ *
+ * Input (env): SUB_WS_URL, SUB_COUNT (subscribers in this process), SUB_FIRST (global index of the
+ * first: only the process holding subscriber 0 records the split at the collector), SUB_RUN (the
+ * bench_run marker of this run's events).
+ * IPC (serialization 'advanced'): parent sends {cmd:'status'} → {type:'status', connected, warm,
+ * delivered[]}; {cmd:'finish'} → SubscriberProcessReport. Latency of a delivery = (timeOrigin +
+ * now) − bench_sent_at.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-
-export interface SubscriberResult {
-  type: 'result';
-  subscribers: number;
-  delivered: number[];
-  duplicates: number[];
-  outOfOrder: number[];
-  errors: string[];
-  /** All deliveries of measured events: latency percentiles, ms. */
-  latency: { count: number; p50: number; p95: number; p99: number; max: number; mean: number };
-  /** The same events split at the collector's receipt (its receivedAt, ms precision): publish → collector, collector → subscriber. */
-  toCollector: { p50: number; p99: number; max: number };
-  fromCollector: { p50: number; p99: number; max: number };
-  /** Per subscriber p99, ms (min / median / max over the subscribers). */
-  perSubscriberP99: { min: number; median: number; max: number };
-  /** The subscriber process's event-loop delay during the run, ms. */
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-  cpuMicros: number;
-  peakRssBytes: number;
-}
+import { nearestRank, type SubscriberProcessReport } from './subscriber-results';
 
 const url = process.env.SUB_WS_URL!;
 const count = Number(process.env.SUB_COUNT ?? '100');
+const first = Number(process.env.SUB_FIRST ?? '0');
 const run = process.env.SUB_RUN!;
 
 /** SUB_MODE: `events` (one message per event) or `batches` (eventBatches: every waiting event per message). */
@@ -55,6 +43,8 @@ const latencies: Float64Array[] = [];
 /** Per event (first subscriber only, it sees them all): publish → collector receipt, and collector receipt → delivery. */
 const toCollector: number[] = [];
 const fromCollector: number[] = [];
+/** Deliveries of the warm-up events (published at the full rate before the measured ones): latency, ms. */
+const warmupLatencies: number[] = [];
 const capacity = Number(process.env.SUB_EXPECTED ?? '40000') + 1000;
 const loop = monitorEventLoopDelay({ resolution: 10 });
 const cpuStart = process.cpuUsage();
@@ -71,7 +61,7 @@ for (let i = 0; i < count; i++) {
         connected += 1;
       },
       error: (e) => {
-        errors.push(`client ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`);
+        errors.push(`client ${first + i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`);
       },
     },
   });
@@ -83,6 +73,10 @@ for (let i = 0; i < count; i++) {
       warm[i] = true;
       return;
     }
+    if (p.bench_phase === 'warmup') {
+      warmupLatencies.push(now - Number(p.bench_sent_at));
+      return;
+    }
     const seq = Number(p.bench_seq);
     if (seq <= lastSeq[i]!) {
       if (seq === lastSeq[i]) duplicates[i]! += 1;
@@ -91,7 +85,7 @@ for (let i = 0; i < count; i++) {
     lastSeq[i] = Math.max(lastSeq[i]!, seq);
     const n = delivered[i]!;
     if (n < capacity) latencies[i]![n] = now - Number(p.bench_sent_at);
-    if (i === 0) {
+    if (first + i === 0) {
       const receivedAt = Date.parse(e!.receivedAt);
       toCollector.push(receivedAt - Number(p.bench_sent_at));
       fromCollector.push(now - receivedAt);
@@ -106,17 +100,12 @@ for (let i = 0; i < count; i++) {
         if (mode === 'events') onEvent(msg.data?.events, now);
         else for (const e of msg.data?.eventBatches?.events ?? []) onEvent(e, now);
       },
-      error: (e) => errors.push(`subscriber ${i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`),
+      error: (e) => errors.push(`subscriber ${first + i}: ${e instanceof Error ? e.message : JSON.stringify(e)}`),
       complete: () => undefined,
     },
   );
 }
 loop.enable();
-
-function pct(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function vmHwmBytes(): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -135,38 +124,31 @@ process.on('message', (m: { cmd: string }) => {
     const all = new Float64Array(total);
     let off = 0;
     const p99s: number[] = [];
-    let sum = 0;
     for (let i = 0; i < count; i++) {
       const n = Math.min(delivered[i]!, capacity);
       const mine = latencies[i]!.slice(0, n).sort();
-      p99s.push(pct(mine, 99));
+      p99s.push(nearestRank(mine, 99));
       all.set(mine, off);
       off += n;
-      for (let k = 0; k < n; k++) sum += mine[k]!;
     }
     all.sort();
-    p99s.sort((a, b) => a - b);
     const cpu = process.cpuUsage(cpuStart);
-    const split = (xs: number[]) => {
-      const sorted = Float64Array.from(xs).sort();
-      return { p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.length ? sorted[sorted.length - 1]! : NaN };
-    };
-    const result: SubscriberResult = {
+    const report: SubscriberProcessReport = {
       type: 'result',
-      subscribers: count,
       delivered,
       duplicates,
       outOfOrder,
+      p99s,
       errors: errors.slice(0, 20),
-      latency: { count: total, p50: pct(all, 50), p95: pct(all, 95), p99: pct(all, 99), max: all.length ? all[all.length - 1]! : NaN, mean: total ? sum / total : NaN },
-      toCollector: split(toCollector),
-      fromCollector: split(fromCollector),
-      perSubscriberP99: { min: p99s[0] ?? NaN, median: p99s[Math.floor(p99s.length / 2)] ?? NaN, max: p99s[p99s.length - 1] ?? NaN },
+      latencies: all,
+      warmupLatencies: Float64Array.from(warmupLatencies).sort(),
+      toCollector,
+      fromCollector,
       loopDelayP99Ms: loop.percentile(99) / 1e6,
       loopDelayMaxMs: loop.max / 1e6,
       cpuMicros: cpu.user + cpu.system,
       peakRssBytes: vmHwmBytes(),
     };
-    void Promise.all(clients.map((c) => c.dispose())).finally(() => process.send!(result, () => process.exit(0)));
+    void Promise.all(clients.map((c) => c.dispose())).finally(() => process.send!(report, () => process.exit(0)));
   }
 });
