@@ -9,6 +9,7 @@ import type { CeleryEvent, EventDelivery, RejectedMessage } from '../../../libs/
 import { EventStore } from '../../../libs/state/src';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-databases';
 import { waitFor } from '../../../test/support/wait-for';
+import { metricValue } from '../../../test/support/prometheus-text';
 import { IngestPipeline, type Acknowledger } from './ingest-pipeline';
 import { createLogger } from '../../../libs/logging/src/logger';
 import { CollectorMetrics } from './metrics';
@@ -76,6 +77,21 @@ describe('IngestPipeline', () => {
     expect(acker.acked).toEqual([0]);
     const rows = store.database.sqlite!.prepare('select reason, source from rejected_messages').all();
     expect(rows).toEqual([{ reason: 'not-json', source: 'rabbit' }]);
+  });
+
+  it('counts a redelivered rejected message once as rejected, then as a duplicate', async () => {
+    const value = async (name: string, labels: Record<string, string>) => metricValue(await metrics.registry.metrics(), name, labels);
+    const rejectedBefore = await value('celery_monitor_messages_rejected_total', { source: 'rabbit', reason: 'not-utf8' });
+    const duplicateBefore = await value('celery_monitor_events_duplicate_total', { source: 'rabbit' });
+    const bad: RejectedMessage = { reason: 'not-utf8', detail: 'invalid byte 0xff', routingKey: 'worker.heartbeat', contentType: 'application/json', raw: Buffer.from([0xff]), rawSize: 1 };
+    pipeline.push(delivery(0, [bad]));
+    await pipeline.flush();
+    // The broker redelivers the same message (the ack was lost), with the event it carried.
+    pipeline.push(delivery(0, [bad]));
+    await pipeline.flush();
+    expect(store.database.sqlite!.prepare('select count(*) as n from rejected_messages').get()).toEqual({ n: 1 });
+    expect((await value('celery_monitor_messages_rejected_total', { source: 'rabbit', reason: 'not-utf8' })) - rejectedBefore).toBe(1);
+    expect((await value('celery_monitor_events_duplicate_total', { source: 'rabbit' })) - duplicateBefore).toBe(2);
   });
 
   it('acknowledges nothing while commits fail, retries, and loses nothing', async () => {

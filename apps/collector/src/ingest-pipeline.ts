@@ -227,14 +227,20 @@ export class IngestPipeline {
     }
     for (const { source, type, n } of stored.values()) this.metrics.eventsStored.inc({ source, type }, n);
     for (const [source, ts] of newest) this.metrics.eventDelaySeconds.set({ source }, Math.max(0, now - ts));
+    const duplicatesBySource = new Map<string, number>();
+    const countDuplicate = (source: string) => duplicatesBySource.set(source, (duplicatesBySource.get(source) ?? 0) + 1);
     if (result.duplicates > 0) {
       const storedKeys = new Set(result.stored.map((e) => e.dedup_key));
-      const bySource = new Map<string, number>();
-      for (const e of events) if (!storedKeys.has(e.dedup_key)) bySource.set(e.source, (bySource.get(e.source) ?? 0) + 1);
-      for (const [source, n] of bySource) this.metrics.eventsDuplicate.inc({ source }, n);
+      for (const e of events) if (!storedKeys.has(e.dedup_key)) countDuplicate(e.source);
     }
-    for (const r of rejected) this.metrics.rejected.inc({ source: r.source, reason: r.reason });
-    this.metrics.batchEvents.observe(result.stored.length + rejected.length);
+    // A rejected message redelivered (after a crash, or seen by another collector) was counted when it was first kept aside.
+    const fresh = new Set(result.rejectedNew);
+    rejected.forEach((r, i) => {
+      if (fresh.has(i)) this.metrics.rejected.inc({ source: r.source, reason: r.reason });
+      else countDuplicate(r.source);
+    });
+    for (const [source, n] of duplicatesBySource) this.metrics.eventsDuplicate.inc({ source }, n);
+    this.metrics.batchEvents.observe(result.stored.length + result.rejectedNew.length);
   }
 }
 

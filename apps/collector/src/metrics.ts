@@ -13,7 +13,7 @@ export class CollectorMetrics {
 
   readonly eventsDuplicate = new Counter({
     name: 'celery_monitor_events_duplicate_total',
-    help: 'Events received again (redelivery, another collector) and not stored twice',
+    help: 'Events and rejected messages received again (redelivery, another collector) and not stored twice',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });

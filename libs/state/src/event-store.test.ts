@@ -69,12 +69,12 @@ describe.each(DIALECTS)('EventStore on %s', (dialect) => {
 
   it('keeps rejected messages aside with reason and bytes, once each', async () => {
     const r = rejection('Unexpected token n in JSON at position 1');
-    const first = await store.append({ events: [], rejected: [r, rejection('another')] });
-    expect(first.rejectedStored).toBe(2);
-    const second = await store.append({ events: [], rejected: [r] });
-    expect(second.rejectedStored).toBe(0);
+    const first = await store.append({ events: [], rejected: [r, rejection('another'), r] });
+    expect(first.rejectedNew).toEqual([0, 1]);
+    const second = await store.append({ events: [], rejected: [rejection('a third'), r] });
+    expect(second.rejectedNew).toEqual([0]);
     const rows = await store.database.db.selectFrom('rejected_messages').selectAll().orderBy('id').execute();
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     expect(rows[0]).toMatchObject({ reason: 'not-json', detail: r.detail, routing_key: 'task.multi', raw_size: 9, source: 'rabbitmq' });
     expect(Buffer.from(rows[0]!.raw).toString()).toBe('{not json');
   });

@@ -72,10 +72,10 @@ export class EventStore implements EventWriter {
   async append(input: AppendInput): Promise<AppendResult> {
     return withWriteTransaction(this.database, async (trx) => {
       const stored = input.events.length > 0 ? await this.log.append(trx, input.events) : [];
-      const rejectedStored = input.rejected.length > 0 ? await this.log.storeRejected(trx, input.rejected) : 0;
+      const rejectedNew = input.rejected.length > 0 ? await this.log.storeRejected(trx, input.rejected) : [];
       await this.projector.project(trx, stored);
       await this.checkpoints.advanceSources(trx, sourceCheckpoints(stored));
-      return { stored, duplicates: input.events.length - stored.length, rejectedStored };
+      return { stored, duplicates: input.events.length - stored.length, rejectedNew };
     });
   }
 

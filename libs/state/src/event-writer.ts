@@ -22,7 +22,8 @@ export interface AppendReceipt {
   stored: StoredEventReceipt[];
   /** Events already in the log (redelivered or stored by another collector). */
   duplicates: number;
-  rejectedStored: number;
+  /** Indexes in the input's `rejected` of the messages new to the rejected table (a redelivered one is kept once). */
+  rejectedNew: number[];
 }
 
 export interface EventWriter {

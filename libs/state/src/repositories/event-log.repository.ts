@@ -66,16 +66,20 @@ export class EventLogRepository {
     return stored;
   }
 
-  /** Keeps rejected messages aside; returns how many were new. */
-  async storeRejected(trx: Kysely<DB>, rejections: readonly NewRejection[]): Promise<number> {
-    let inserted = 0;
+  /**
+   * Keeps rejected messages aside, each once (a redelivered bad message is already there); returns
+   * the indexes in `rejections` of those that were new.
+   */
+  async storeRejected(trx: Kysely<DB>, rejections: readonly NewRejection[]): Promise<number[]> {
+    const fresh: number[] = [];
     for (let i = 0; i < rejections.length; i += REJECTION_CHUNK) {
       const chunk = rejections.slice(i, i + REJECTION_CHUNK);
+      const keys = chunk.map(rejectionDedupKey);
       const rows = await trx
         .insertInto('rejected_messages')
         .values(
-          chunk.map((r) => ({
-            dedup_key: rejectionDedupKey(r),
+          chunk.map((r, k) => ({
+            dedup_key: keys[k]!,
             source: r.source,
             reason: r.reason,
             detail: r.detail,
@@ -87,11 +91,15 @@ export class EventLogRepository {
           })),
         )
         .onConflict((oc) => oc.column('dedup_key').doNothing())
-        .returning('id')
+        .returning('dedup_key')
         .execute();
-      inserted += rows.length;
+      // The same message twice in one chunk is inserted once: the first of them is the new one.
+      const inserted = new Set(rows.map((row) => row.dedup_key));
+      keys.forEach((key, k) => {
+        if (inserted.delete(key)) fresh.push(i + k);
+      });
     }
-    return inserted;
+    return fresh;
   }
 
   /** Events after a position, in position order. */

@@ -65,7 +65,7 @@ describe('ThreadedEventWriter', () => {
         expect(b.stored.map((e) => e.position)).toEqual(a.stored.map((e) => e.position));
       }
       await store.append({ events: [], rejected: [rejection] });
-      expect(await writer.append({ events: [], rejected: [rejection] })).toEqual({ stored: [], duplicates: 0, rejectedStored: 1 });
+      expect(await writer.append({ events: [], rejected: [rejection] })).toEqual({ stored: [], duplicates: 0, rejectedNew: [0] });
       await store.close();
       await writer.close();
       writer = null;
@@ -85,7 +85,7 @@ describe('ThreadedEventWriter', () => {
     expect(first.stored).toHaveLength(4);
     expect(Object.keys(first.stored[0]!).sort()).toEqual(['dedup_key', 'position', 'source', 'timestamp', 'type']);
     const again = await writer.append({ events, rejected: [] });
-    expect(again).toEqual({ stored: [], duplicates: 4, rejectedStored: 0 });
+    expect(again).toEqual({ stored: [], duplicates: 4, rejectedNew: [] });
   });
 
   it('serves requests in the order they were made, without waiting between them', async () => {

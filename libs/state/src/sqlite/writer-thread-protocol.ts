@@ -65,7 +65,7 @@ export function slimReceipt(result: AppendReceipt): AppendReceipt {
   return {
     stored: result.stored.map((e) => ({ position: e.position, dedup_key: e.dedup_key, source: e.source, type: e.type, timestamp: e.timestamp })),
     duplicates: result.duplicates,
-    rejectedStored: result.rejectedStored,
+    rejectedNew: result.rejectedNew,
   };
 }
 
