@@ -152,6 +152,8 @@ interface QueryResults {
   taskMeanTimeline: number;
   stats: Dist;
   statsTasks: number;
+  /** task(uuid) with timeline, requested one at a time while a stats request is in flight. */
+  duringStats: Dist;
   apiPeakRss: number | null;
   apiCpuMs: number | null;
   startupSeconds: number;
@@ -211,9 +213,24 @@ async function runQueries(seed: CachedSeed): Promise<QueryResults> {
     }
     const stats = dist(statsTimes);
     log(`stats over a day: p50 ${f1(stats.p50)} p95 ${f1(stats.p95)} max ${f1(stats.max)} ms (${n0(statsTasks)} tasks)`);
+
+    // A dashboard loading stats must not stop everyone else: task(uuid) requests, one at a time,
+    // for as long as one stats request is in flight.
+    const duringStatsTimes: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      let statsDone = false;
+      const inFlight = timed(api, STATS_QUERY, statsVars).finally(() => {
+        statsDone = true;
+      });
+      await sleep(20);
+      while (!statsDone) duringStatsTimes.push((await timed(api, TASK_QUERY, { uuid: uuids[Math.floor(rnd() * uuids.length)] })).ms);
+      await inFlight;
+    }
+    const duringStats = dist(duringStatsTimes);
+    log(`task(uuid) while stats runs: ${duringStats.count} requests, p50 ${f2(duringStats.p50)} p95 ${f2(duringStats.p95)} max ${f2(duringStats.max)} ms`);
     const apiPeakRss = peakRssBytes(api.pid);
     const cpu = cpuMicros(api.pid);
-    return { shapes: shapeResults, tasksAll, task, taskMeanTimeline: timeline / SAMPLES, stats, statsTasks, apiPeakRss, apiCpuMs: cpu === null ? null : cpu / 1000, startupSeconds };
+    return { shapes: shapeResults, tasksAll, task, taskMeanTimeline: timeline / SAMPLES, stats, statsTasks, duringStats, apiPeakRss, apiCpuMs: cpu === null ? null : cpu / 1000, startupSeconds };
   } finally {
     await api.stop();
   }
@@ -478,6 +495,7 @@ function section(x: {
     o.push(`| **tasks: all shapes** | ${q.tasksAll.count} | ${f2(q.tasksAll.p50)} | **${f2(q.tasksAll.p95)}** | ${f2(q.tasksAll.p99)} | ${f2(q.tasksAll.max)} | |`);
     o.push(`| task(uuid) with timeline (random uuids) | ${q.task.count} | ${f2(q.task.p50)} | **${f2(q.task.p95)}** | ${f2(q.task.p99)} | ${f2(q.task.max)} | ${f1(q.taskMeanTimeline)} events |`);
     o.push(`| stats over one day (bucket 300 s) | ${q.stats.count} | ${f1(q.stats.p50)} | ${f1(q.stats.p95)} | ${f1(q.stats.p99)} | ${f1(q.stats.max)} | ${n0(q.statsTasks)} tasks |`);
+    o.push(`| task(uuid) with timeline while a stats request is in flight (3 stats requests) | ${q.duringStats.count} | ${f2(q.duringStats.p50)} | ${f2(q.duringStats.p95)} | ${f2(q.duringStats.p99)} | ${f2(q.duringStats.max)} | |`);
     o.push('');
   }
   for (const s of x.subs) {

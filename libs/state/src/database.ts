@@ -19,6 +19,12 @@ export interface Database {
   readonly description: string;
   /** The raw better-sqlite3 handle (SQLite only): used by the SQLite fast paths of repositories. */
   readonly sqlite: BetterSqlite3.Database | null;
+  /**
+   * SQLite file only: opens another connection to the same file that only reads, for a long scan
+   * that must not hold the shared connection (everything else would wait for it). The caller
+   * closes it. Null on Postgres (its pool already has other connections) and for `:memory:`.
+   */
+  openSqliteReader(): BetterSqlite3.Database | null;
   /** Postgres schema named in the URL (created by the migrator), or null for the default. */
   readonly pgSchema: string | null;
   close(): Promise<void>;
@@ -89,6 +95,13 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
     description: `sqlite:${inMemory ? path : resolve(path)}`,
     sqlite,
     pgSchema: null,
+    openSqliteReader: () => {
+      if (inMemory) return null;
+      const reader = new BetterSqlite3(path, { fileMustExist: true });
+      reader.pragma('busy_timeout = 10000');
+      reader.pragma('query_only = ON');
+      return reader;
+    },
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -117,7 +130,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
-  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, close: () => db.destroy() };
+  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, openSqliteReader: () => null, close: () => db.destroy() };
 }
 
 function queryLogger(options: OpenDatabaseOptions): ((event: LogEvent) => void) | undefined {

@@ -2,6 +2,7 @@
  * Medium tests: task statistics on SQLite and Postgres, same suite, against a hand-computed dataset
  * (test/support/stats-dataset.ts). Both dialects must give exactly the same numbers.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../event-store';
 import { MAX_STATS_BUCKETS, nearestRank, percentiles, StatsQueries, statsBucketCount } from './stats-queries';
@@ -56,13 +57,16 @@ describe.each(DIALECTS)('StatsQueries on %s', (dialect) => {
     // 50 tasks in the window: 7 full fetches and a last one of 1 row.
     if (dialect === 'postgres') expect(statements.filter((s) => s.startsWith('fetch'))).toHaveLength(8);
     expect(result).toEqual(await stats.taskStats(query));
-    // Other statements issued while the scan yields wait for it (SQLite: one connection) and succeed.
+    // Statements issued while the scan yields do not wait for it: on SQLite the scan reads on a
+    // connection of its own (the shared one would hold them until the last row).
+    const finished: string[] = [];
     const [again, count] = await Promise.all([
-      chunked.taskStats(query),
-      store.database.db.selectFrom('tasks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      new StatsQueries(store.database, { fetchRows: 7, yieldRows: 1 }).taskStats(query).finally(() => finished.push('stats')),
+      store.database.db.selectFrom('tasks').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow().finally(() => finished.push('count')),
     ]);
     expect(again).toEqual(result);
     expect(Number(count.n)).toBe(54);
+    if (dialect === 'sqlite') expect(finished).toEqual(['count', 'stats']);
   });
 
   it('aligns buckets on `from`; the last one may be partial', async () => {
@@ -132,6 +136,17 @@ describe('nearest-rank percentiles', () => {
     const hundred = Float64Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1
     expect(percentiles(hundred)).toEqual({ count: 100, p50: 50, p95: 95, p99: 99, max: 100 });
     expect(percentiles(new Float64Array(0))).toEqual({ count: 0, p50: null, p95: null, p99: null, max: null });
+  });
+
+  it('are the values a sort would give at those ranks, for any input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { minLength: 1, maxLength: 400 }), (values) => {
+        const sorted = Float64Array.from(values).sort();
+        const at = (p: number) => sorted[Math.max(1, nearestRank(p, sorted.length)) - 1];
+        expect(percentiles(Float64Array.from(values))).toEqual({ count: values.length, p50: at(50), p95: at(95), p99: at(99), max: sorted[sorted.length - 1] });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -21,6 +21,7 @@
  * values (p50 of [1, 2, 3, 4] is 2; p95 and p99 of fewer than 20 values are the largest one).
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { selectKth } from './select-kth';
 import type { Database } from '../database';
 import type { DB } from '../schema';
 
@@ -104,8 +105,11 @@ export function statsBucketCount(from: number, to: number, bucketSeconds: number
 
 /** Rows per cursor FETCH on Postgres. */
 export const STREAM_FETCH_ROWS = 20_000;
-/** Rows between two yields to the event loop while SQLite streams (better-sqlite3 is synchronous). */
-export const STREAM_YIELD_ROWS = 50_000;
+/**
+ * Rows between two yields to the event loop while SQLite streams (better-sqlite3 is synchronous):
+ * about 2 µs a row, so the API's other work (live delivery, other requests) waits at most a few ms.
+ */
+export const STREAM_YIELD_ROWS = 2_000;
 
 /** One task of the window, as the scan returns it (column order of scanQuery). */
 type ScanRow = [name: string | null, state: string, finishedBucket: number | null, arrivedBucket: number, runtime: number | null, wait: number | null];
@@ -131,7 +135,7 @@ export class StatsQueries {
   private readonly yieldRows: number;
 
   constructor(
-    private readonly database: Pick<Database, 'db' | 'dialect' | 'sqlite'>,
+    private readonly database: Pick<Database, 'db' | 'dialect' | 'sqlite' | 'openSqliteReader'>,
     options: StatsStreamOptions = {},
   ) {
     this.fetchRows = options.fetchRows ?? STREAM_FETCH_ROWS;
@@ -184,17 +188,30 @@ export class StatsQueries {
   private async scan(query: StatsQuery, acc: StatsAccumulator): Promise<void> {
     const { db, sqlite } = this.database;
     if (this.database.dialect === 'sqlite' && sqlite) {
-      // Holding Kysely's single SQLite connection keeps every other statement off the handle
-      // while the iterator is open (they wait for it), even across the yields below.
-      await db.connection().execute(async () => {
-        const compiled = this.scanQuery(db, query, !sqliteWindowIsLarge(sqlite, query)).compile();
-        const rows = sqlite.prepare(compiled.sql).raw(true).iterate(...(compiled.parameters as unknown[]));
+      const scanOn = async (handle: typeof sqlite) => {
+        const compiled = this.scanQuery(db, query, !sqliteWindowIsLarge(handle, query)).compile();
+        const rows = handle.prepare(compiled.sql).raw(true).iterate(...(compiled.parameters as unknown[]));
         let n = 0;
         for (const row of rows) {
           acc.add(row as ScanRow);
           if (++n % this.yieldRows === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         }
-      });
+      };
+      // A connection of its own (one read snapshot for the whole scan): while the scan yields,
+      // the shared connection serves everything else — the live log tail, task pages — instead of
+      // waiting for a scan of a million rows.
+      const reader = this.database.openSqliteReader();
+      if (reader) {
+        try {
+          await scanOn(reader);
+        } finally {
+          reader.close();
+        }
+        return;
+      }
+      // `:memory:` has no second connection: hold the shared one, so that no other statement
+      // runs on the handle while the iterator is open (they wait for it).
+      await db.connection().execute(() => scanOn(sqlite));
       return;
     }
     await db.transaction().execute(async (trx) => {
@@ -236,13 +253,23 @@ export function nearestRank(p: number, n: number): number {
   return (a - (a % 100)) / 100;
 }
 
-/** Nearest-rank percentiles of the values (sorted in place). */
+/**
+ * Nearest-rank percentiles of the values (reordered in place, not sorted): p99 is selected in the
+ * whole array, p95 among the values at or below it, p50 among those at or below p95, and the max
+ * among the values at or above p99.
+ */
 export function percentiles(values: Float64Array): PercentileSummary {
   const n = values.length;
   if (n === 0) return { count: 0, p50: null, p95: null, p99: null, max: null };
-  values.sort();
-  const at = (p: number) => values[Math.max(1, nearestRank(p, n)) - 1]!;
-  return { count: n, p50: at(50), p95: at(95), p99: at(99), max: values[n - 1]! };
+  const k99 = Math.max(1, nearestRank(99, n)) - 1;
+  const k95 = Math.max(1, nearestRank(95, n)) - 1;
+  const k50 = Math.max(1, nearestRank(50, n)) - 1;
+  const p99 = selectKth(values, k99, 0, n - 1);
+  const p95 = selectKth(values, k95, 0, k99);
+  const p50 = selectKth(values, k50, 0, k95);
+  let max = p99;
+  for (let i = k99 + 1; i < n; i++) if (values[i]! > max) max = values[i]!;
+  return { count: n, p50, p95, p99, max };
 }
 
 interface NameAcc {
