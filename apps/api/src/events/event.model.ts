@@ -28,12 +28,14 @@ export class EventFilter {
 export class EventPage {
   @Field(() => [EventModel]) events!: EventModel[];
   @Field(() => Float, {
-    description: 'Position of the last event returned, or the `after` given when the page is empty: pass it as the next `after`',
+    description:
+      'Where the read stopped: the last event returned when the page is full, else the last position examined (or the `after` given). Pass it as the next `after`',
   })
   endPosition!: number;
   @Field(() => Boolean, {
     description:
-      'Whether matching events follow this page (as of the read). When false, asking again later with `after: endPosition` returns what was appended since.',
+      'Whether the log after endPosition may hold more matches (as of the read). A page examines at most 50,000 positions when neither uuid nor hostname is given, so a rare match can come after short or empty pages with hasMore true. ' +
+      'When false, asking again later with `after: endPosition` returns what was appended since.',
   })
   hasMore!: boolean;
 }

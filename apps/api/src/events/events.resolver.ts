@@ -11,7 +11,8 @@ export class EventsResolver {
     description:
       'The event log for audits: matching events after a position (exclusive), in position order, at most `first` of them. ' +
       'Walk it by passing each page\'s endPosition as the next `after` until hasMore is false: no event is skipped or repeated, ' +
-      'even while the collector appends.',
+      'even while the collector appends. Without uuid or hostname, one page examines at most 50,000 positions of the log (a page may then be short, or empty, with hasMore true): ' +
+      'no request holds the API for a scan of the whole log.',
   })
   events(
     @Args('filter', { type: () => EventFilter, nullable: true }) filter?: EventFilter | null,

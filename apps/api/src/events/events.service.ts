@@ -16,11 +16,7 @@ export class EventsService {
 
   async page(args: EventsArgs): Promise<EventPage> {
     const query = toEventPageQuery(args, this.config);
-    const { events, hasMore } = await this.queries.page(query);
-    return {
-      events: events.map(toEventModel),
-      endPosition: events.length > 0 ? events[events.length - 1]!.position : query.after,
-      hasMore,
-    };
+    const { events, endPosition, hasMore } = await this.queries.page(query);
+    return { events: events.map(toEventModel), endPosition, hasMore };
   }
 }

@@ -34,21 +34,26 @@ describe.each(DIALECTS)('EventQueries on %s', (dialect) => {
     await db.drop();
   });
 
-  async function walk(query: Omit<EventPageQuery, 'after'>): Promise<StoredEvent[]> {
+  /** Pages through the log by endPosition; with a window, no page examines more positions than it. */
+  async function walk(query: Omit<EventPageQuery, 'after'>, on: EventQueries = queries, window = Infinity): Promise<StoredEvent[]> {
     const seen: StoredEvent[] = [];
     let after = 0;
-    for (let page = 0; page < 100; page++) {
-      const result = await queries.page({ ...query, after });
+    for (let page = 0; page < 200; page++) {
+      const result = await on.page({ ...query, after });
       expect(result.events.length).toBeLessThanOrEqual(query.limit);
+      for (const e of result.events) expect(e.position).toBeGreaterThan(after);
+      expect(result.endPosition).toBeGreaterThanOrEqual(result.events.at(-1)?.position ?? after);
+      if (query.uuid === undefined && query.hostname === undefined) expect(result.endPosition - after).toBeLessThanOrEqual(window);
       seen.push(...result.events);
       if (!result.hasMore) {
         // The last page says so: nothing follows it.
-        const rest = await queries.page({ ...query, after: result.events.at(-1)?.position ?? after });
-        expect(rest).toEqual({ events: [], hasMore: false });
+        const rest = await on.page({ ...query, after: result.endPosition });
+        expect(rest).toEqual({ events: [], endPosition: result.endPosition, hasMore: false });
         return seen;
       }
-      expect(result.events).toHaveLength(query.limit);
-      after = result.events.at(-1)!.position;
+      // A short page only when the window stopped it.
+      if (window === Infinity) expect(result.events).toHaveLength(query.limit);
+      after = result.endPosition;
     }
     throw new Error('paging did not end');
   }
@@ -59,11 +64,14 @@ describe.each(DIALECTS)('EventQueries on %s', (dialect) => {
     }
   });
 
-  it('reads one statement per page and returns events as stored', async () => {
+  it('reads the head and one page per statement, and returns events as stored', async () => {
     statements.length = 0;
     const page = await queries.page({ after: all[2]!.position, limit: 2 });
-    expect(statements).toHaveLength(1);
-    expect(page).toEqual({ events: all.slice(3, 5), hasMore: true });
+    expect(statements).toHaveLength(2);
+    expect(page).toEqual({ events: all.slice(3, 5), endPosition: all[4]!.position, hasMore: true });
+    statements.length = 0;
+    await queries.page({ after: 0, limit: 2, uuid: 't-1' });
+    expect(statements).toHaveLength(1); // the uuid index bounds the read: no head, no window
     expect(page.events[0]).toMatchObject({ type: 'task-succeeded', uuid: 't-1', hostname: 'celery@w1', source: 'rabbitmq', clock: 4, timestamp: T0 + 0.04 });
     expect(page.events[0]!.payload).toMatchObject({ type: 'task-succeeded', result: '5', runtime: 0.0123 });
   });
@@ -85,10 +93,26 @@ describe.each(DIALECTS)('EventQueries on %s', (dialect) => {
     expect((await walk({ types: ['worker-offline'], limit: 10 }))[0]).toMatchObject({ source: 'collector:liveness', hostname: 'celery@w2' });
   });
 
+  it('examines at most scanWindow positions per page without uuid or hostname, and still finds every match', async () => {
+    const narrow = new EventQueries(store.database.db, { scanWindow: 3 });
+    const rare = (e: StoredEvent) => e.type === 'worker-offline';
+    const first = await narrow.page({ after: 0, limit: 10, types: ['worker-offline'] });
+    expect(first).toEqual({ events: all.filter((e) => e.position <= 3 && rare(e)), endPosition: 3, hasMore: true });
+    for (const limit of [1, 2, 50]) {
+      expect(await walk({ types: ['worker-offline'], limit }, narrow, 3)).toEqual(all.filter(rare));
+      expect(await walk({ limit }, narrow, 3)).toEqual(all);
+      expect(await walk({ sources: ['redis', 'collector:liveness'], limit }, narrow, 3)).toEqual(all.filter((e) => e.source === 'redis' || e.source === 'collector:liveness'));
+      // hostname and uuid go through their indexes: no window.
+      expect(await walk({ hostname: 'celery@w1', limit }, narrow)).toEqual(all.filter((e) => e.hostname === 'celery@w1'));
+    }
+  });
+
   it('starts after a position: exclusive, and empty past the end', async () => {
     const mid = all[5]!.position;
     expect((await queries.page({ after: mid, limit: 1000 })).events).toEqual(all.slice(6));
-    expect(await queries.page({ after: all.at(-1)!.position, limit: 10 })).toEqual({ events: [], hasMore: false });
-    expect(await queries.page({ after: all.at(-1)!.position + 1e6, limit: 10 })).toEqual({ events: [], hasMore: false });
+    const last = all.at(-1)!.position;
+    expect(await queries.page({ after: last, limit: 10 })).toEqual({ events: [], endPosition: last, hasMore: false });
+    expect(await queries.page({ after: last + 1e6, limit: 10 })).toEqual({ events: [], endPosition: last + 1e6, hasMore: false });
+    expect(await queries.page({ after: last, limit: 10, uuid: 't-1' })).toEqual({ events: [], endPosition: last, hasMore: false });
   });
 });
