@@ -20,6 +20,8 @@ export interface ApiConfig {
   subscriberBuffer: number;
   /** /readyz fails when the tail has not reached the log head for this long (seconds). */
   readyMaxTailLagSeconds: number;
+  /** SQLite: worker threads that run queries (0: on the main thread); the live tail has one more of its own. */
+  sqliteReaders: number;
 }
 
 export class ApiConfigError extends Error {
@@ -40,6 +42,11 @@ export const API_SETTINGS: Record<Exclude<keyof ApiConfig, never>, { env: string
   tailIntervalMs: { env: 'CM_API_TAIL_INTERVAL_MS', default: '10', help: 'event-log polling interval for subscriptions' },
   subscriberBuffer: { env: 'CM_API_SUBSCRIBER_BUFFER', default: '10000', help: 'events queued per subscriber before it is cut off' },
   readyMaxTailLagSeconds: { env: 'CM_API_READY_MAX_TAIL_LAG_SECONDS', default: '30', help: '/readyz bound on how far the log tail may trail' },
+  sqliteReaders: {
+    env: 'CM_API_SQLITE_READERS',
+    default: '4',
+    help: 'SQLite: threads that run queries, so a slow one never stops the API (0: run them on the main thread); subscriptions read on one more thread of their own',
+  },
 };
 
 export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
@@ -77,6 +84,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     tailIntervalMs: int('tailIntervalMs', 5, 60_000),
     subscriberBuffer: int('subscriberBuffer', 10, 10_000_000),
     readyMaxTailLagSeconds: int('readyMaxTailLagSeconds', 1, 86_400),
+    sqliteReaders: int('sqliteReaders', 0, 64),
   };
   if (config.defaultPageSize > config.maxPageSize) {
     problems.push(`CM_API_DEFAULT_PAGE_SIZE (${config.defaultPageSize}) must not exceed CM_API_MAX_PAGE_SIZE (${config.maxPageSize})`);

@@ -8,6 +8,7 @@ import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DB } from './schema';
+import { ThreadedReadDialect } from './sqlite/threaded-read-dialect';
 import { WalCheckpointer } from './sqlite/wal-checkpointer';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -25,8 +26,20 @@ export interface Database {
    * closes it. Null on Postgres (its pool already has other connections) and for `:memory:`.
    */
   openSqliteReader(): BetterSqlite3.Database | null;
+  /**
+   * A Kysely for reads only. On a SQLite file: a pool of `threads` connections, each in a worker
+   * thread (sqlite/threaded-read-dialect.ts), so a slow read never holds the caller's event loop
+   * and reads run in parallel; its close() ends the threads. On Postgres and `:memory:`: `db`
+   * itself (close() does nothing; the database's close() ends it).
+   */
+  openReadPool(threads: number): ReadPool;
   /** Postgres schema named in the URL (created by the migrator), or null for the default. */
   readonly pgSchema: string | null;
+  close(): Promise<void>;
+}
+
+export interface ReadPool {
+  readonly db: Kysely<DB>;
   close(): Promise<void>;
 }
 
@@ -102,6 +115,11 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
       reader.pragma('query_only = ON');
       return reader;
     },
+    openReadPool: (threads) => {
+      if (inMemory) return { db, close: async () => undefined };
+      const reads = new Kysely<DB>({ dialect: new ThreadedReadDialect({ path: resolve(path), threads }), log: queryLogger(options) });
+      return { db: reads, close: () => reads.destroy() };
+    },
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -130,7 +148,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
-  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, openSqliteReader: () => null, close: () => db.destroy() };
+  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, openSqliteReader: () => null, openReadPool: () => ({ db, close: async () => undefined }), close: () => db.destroy() };
 }
 
 function queryLogger(options: OpenDatabaseOptions): ((event: LogEvent) => void) | undefined {

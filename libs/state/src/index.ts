@@ -4,7 +4,7 @@ export { ThreadedEventWriter, type ThreadedEventWriterOptions } from './sqlite/t
 export * from './new-event';
 export type { StoredEvent } from './stored-event';
 export type { DB } from './schema';
-export { openDatabase, redactUrl, DatabaseUrlError, type Database, type DialectName } from './database';
+export { openDatabase, redactUrl, DatabaseUrlError, type Database, type DialectName, type ReadPool } from './database';
 export { migrateToLatest, MigrationError } from './migrate';
 export type { TaskRecord } from './repositories/task.repository';
 export type { WorkerRecord } from './repositories/worker.repository';

@@ -260,11 +260,27 @@ function checkForcedPlan(plan: PlanChoice, terms: readonly Term[]): PlanChoice {
   return plan;
 }
 
+export interface TaskQueriesOptions {
+  /**
+   * Where reads that may examine many rows run: task pages (a text search reads every task it
+   * does not match), their planning probes and the name counts. The API passes its SQLite reader
+   * threads, so that such a read never holds its event loop. Lookups by key (tasks by uuid,
+   * children, a worker's recent tasks, timelines) stay on `db`: a few index seeks each, where a
+   * trip to a thread would cost more than the read. Default: `db`.
+   */
+  scans?: Kysely<DB>;
+}
+
 export class TaskQueries {
   private readonly x: Expressions;
+  private readonly scans: Kysely<DB>;
 
-  constructor(private readonly db: Kysely<DB>) {
+  constructor(
+    private readonly db: Kysely<DB>,
+    options: TaskQueriesOptions = {},
+  ) {
     this.x = expressionsFor(dialectOf(db as Kysely<any>) === 'postgres');
+    this.scans = options.scans ?? db;
   }
 
   /**
@@ -350,7 +366,7 @@ export class TaskQueries {
 
   /** Task names with how many tasks carry each, by name (byte order); tasks without a name are left out. */
   async nameCounts(): Promise<TaskNameCount[]> {
-    const { rows } = await sql<{ name: string; n: number | string }>`select ${sql.raw(this.x.name)} as name, count(*) as n from tasks group by ${sql.raw(this.x.name)} order by ${sql.raw(this.x.name)}`.execute(this.db);
+    const { rows } = await sql<{ name: string; n: number | string }>`select ${sql.raw(this.x.name)} as name, count(*) as n from tasks group by ${sql.raw(this.x.name)} order by ${sql.raw(this.x.name)}`.execute(this.scans);
     return rows.filter((r) => r.name !== '').map((r) => ({ name: r.name, count: Number(r.n) }));
   }
 
@@ -365,7 +381,7 @@ export class TaskQueries {
     const columns = indexed.map((t, i) => sql`${probe(t.index!, [t.condition])} as p${sql.raw(String(i))}`);
     const joint = received ? indexed.filter((t) => t.thenReceived) : [];
     columns.push(...joint.map((t, i) => sql`${probe(t.index!, [t.condition, received!.condition])} as j${sql.raw(String(i))}`));
-    const { rows: result } = await sql<Record<string, number | null>>`select (select max(rowid) from tasks) as n, ${sql.join(columns)}`.execute(this.db);
+    const { rows: result } = await sql<Record<string, number | null>>`select (select max(rowid) from tasks) as n, ${sql.join(columns)}`.execute(this.scans);
     const r = result[0] ?? {};
     const choice = choosePlan({
       rows,
@@ -471,11 +487,11 @@ export class TaskQueries {
       return sql`select tasks.*, ${selected} from ${from}${where} order by ${sql.raw(b.orderBy.map((k) => `${k} ${dir}`).join(', '))} limit ${limit}`;
     };
     if (branches.length === 1 && branches[0]!.orderBy.length === keys.length) {
-      return (await sql<KeyedRow>`${render(branches[0]!)}`.execute(this.db)).rows;
+      return (await sql<KeyedRow>`${render(branches[0]!)}`.execute(this.scans)).rows;
     }
     const parts = branches.map((b, i) => sql`select * from (${render(b)}) as b${sql.raw(String(i))}`);
     const outerOrder = sql.raw(keys.map((_, i) => `k${i} ${dir}`).join(', '));
-    return (await sql<KeyedRow>`select * from (${sql.join(parts, sql` union all `)}) as page order by ${outerOrder} limit ${limit}`.execute(this.db)).rows;
+    return (await sql<KeyedRow>`select * from (${sql.join(parts, sql` union all `)}) as page order by ${outerOrder} limit ${limit}`.execute(this.scans)).rows;
   }
 
   private terms(f: TaskListFilter, field: TaskOrderField): Term[] {
