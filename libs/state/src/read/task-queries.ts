@@ -236,6 +236,12 @@ interface Term extends PlanTerm {
   unindexed?: RawBuilder<unknown>;
   /** For a list usable as lead: the expression and the values, one index range each. */
   lead?: { expr: string; values: readonly string[] };
+  /**
+   * For a term on a partial index (one value): the condition a walk of that index states (the
+   * term's with the index's own, or SQLite will not use it), and the matching rows the index
+   * leaves out, read by a branch of their own (rootId: the root, whose root_id is itself; 0005).
+   */
+  partial?: { onIndex: RawBuilder<unknown>; outside: RawBuilder<unknown> };
 }
 
 /** One ordered index range of a page read. */
@@ -378,9 +384,11 @@ export class TaskQueries {
     const received = indexed.find((t) => t.key === RECEIVED_KEY);
     const probe = (index: string, conditions: RawBuilder<unknown>[]) =>
       sql`(select count(*) from (select 1 from tasks indexed by ${sql.raw(index)} where ${sql.join(conditions, sql` and `)} limit ${PROBE_CAP}))`;
-    const columns = indexed.map((t, i) => sql`${probe(t.index!, [t.condition])} as p${sql.raw(String(i))}`);
+    // A partial index is used only when the statement states its condition (it counts what it holds).
+    const onIndex = (t: Term) => t.partial?.onIndex ?? t.condition;
+    const columns = indexed.map((t, i) => sql`${probe(t.index!, [onIndex(t)])} as p${sql.raw(String(i))}`);
     const joint = received ? indexed.filter((t) => t.thenReceived) : [];
-    columns.push(...joint.map((t, i) => sql`${probe(t.index!, [t.condition, received!.condition])} as j${sql.raw(String(i))}`));
+    columns.push(...joint.map((t, i) => sql`${probe(t.index!, [onIndex(t), received!.condition])} as j${sql.raw(String(i))}`));
     const { rows: result } = await sql<Record<string, number | null>>`select (select max(rowid) from tasks) as n, ${sql.join(columns)}`.execute(this.scans);
     const r = result[0] ?? {};
     const choice = choosePlan({
@@ -404,9 +412,13 @@ export class TaskQueries {
 
     if (plan.kind === 'driver') {
       const driver = terms.find((t) => t.key === plan.key)!;
-      const conditions = conditionsExcept(null);
-      if (after) conditions.push(this.expandedKeyset(keys, order.direction, after));
-      return [{ index: driver.index!, conditions, orderBy: keys }];
+      const keyset = after ? [this.expandedKeyset(keys, order.direction, after)] : [];
+      if (!driver.partial) return [{ index: driver.index!, conditions: [...conditionsExcept(null), ...keyset], orderBy: keys }];
+      const others = conditionsExcept(driver);
+      return [
+        { index: driver.index!, conditions: [driver.partial.onIndex, ...others, ...keyset], orderBy: keys },
+        { index: null, conditions: [driver.partial.outside, ...others, ...keyset], orderBy: keys },
+      ];
     }
 
     if (plan.kind === 'lead') {
@@ -417,8 +429,12 @@ export class TaskQueries {
       // (runtime, uuid) follow the name in tasks_name_runtime); name and state orders: the lead
       // column is the first key, (received, uuid) follow.
       const leadIsFirstKey = order.field === 'name' || order.field === 'state';
+      if (lead.partial) {
+        const keyset = after ? [this.expandedKeyset(keys, order.direction, after)] : [];
+        branches.push({ index: null, conditions: [lead.partial.outside, ...others, ...keyset], orderBy: keys });
+      }
       for (const value of lead.lead!.values) {
-        const conditions = [sql`${sql.raw(lead.lead!.expr)} = ${value}`, ...others];
+        const conditions = [lead.partial ? lead.partial.onIndex : sql`${sql.raw(lead.lead!.expr)} = ${value}`, ...others];
         if (after) {
           if (leadIsFirstKey) {
             const cmp = compareBytes(value, after[0] as string);
@@ -517,7 +533,15 @@ export class TaskQueries {
     list('sources', 'source', f.sources, undefined, false);
     list('queues', 'queue', f.queues, undefined, false);
     if (f.parentId !== undefined) list('parentId', 'parent_id', [f.parentId], INDEX.parent, field === 'received');
-    if (f.rootId !== undefined) list('rootId', 'root_id', [f.rootId], INDEX.root, field === 'received');
+    if (f.rootId !== undefined) {
+      // tasks_root_received holds the tasks whose root is another task (migration 0005): the root
+      // itself (root_id = uuid) is read by its primary key.
+      const root = f.rootId;
+      list('rootId', 'root_id', [root], INDEX.root, field === 'received');
+      const term = out[out.length - 1]!;
+      term.partial = { onIndex: sql`(root_id = ${root} and root_id <> uuid)`, outside: sql`(uuid = ${root} and root_id = ${root})` };
+      if (x.postgres) term.condition = sql`((root_id = ${root} and root_id <> uuid) or (uuid = ${root} and root_id = ${root}))`;
+    }
 
     const range = (key: TaskOrderField, expr: string, low: number | null | undefined, lowInclusive: boolean, high: number | null | undefined, highInclusive: boolean) => {
       const parts: RawBuilder<unknown>[] = [];
