@@ -19,7 +19,6 @@ function main(): void {
     db = new BetterSqlite3(data.path, { fileMustExist: true });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(data.busyTimeoutMs))}`);
     db.pragma('query_only = ON');
-    db.pragma('cache_size = -16000');
   } catch (error) {
     port.postMessage({ ready: false, error: error instanceof Error ? error.message : String(error) } satisfies ReaderReady);
     return;
