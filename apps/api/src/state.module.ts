@@ -7,7 +7,7 @@ import { EventQueries, migrateToLatest, openDatabase, StatsQueries, TaskQueries,
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import { ApiMetrics } from './api-metrics';
 import type { ApiConfig } from './config';
-import { API_CONFIG, DATABASE, LIVE_READS, LOGGER, QUERY_READS } from './tokens';
+import { API_CONFIG, DATABASE, LOGGER, QUERY_READS } from './tokens';
 
 @Global()
 @Module({})
@@ -15,7 +15,6 @@ export class StateModule implements OnApplicationShutdown {
   constructor(
     @Inject(DATABASE) private readonly database: Database,
     @Inject(QUERY_READS) private readonly queryReads: ReadPool,
-    @Inject(LIVE_READS) private readonly liveReads: ReadPool,
   ) {}
 
   static forRoot(config: ApiConfig, logger: AppLogger, metrics: ApiMetrics): DynamicModule {
@@ -36,7 +35,6 @@ export class StateModule implements OnApplicationShutdown {
         },
         // Opened after the migration (the reader threads only read an existing file).
         { provide: QUERY_READS, inject: [DATABASE], useFactory: (database: Database) => readPool(database, config.sqliteReaders) },
-        { provide: LIVE_READS, inject: [DATABASE], useFactory: (database: Database) => readPool(database, config.sqliteReaders > 0 ? 1 : 0) },
         { provide: WorkerQueries, inject: [DATABASE], useFactory: (database: Database) => new WorkerQueries(database.db) },
         {
           provide: TaskQueries,
@@ -46,12 +44,11 @@ export class StateModule implements OnApplicationShutdown {
         { provide: EventQueries, inject: [QUERY_READS], useFactory: (reads: ReadPool) => new EventQueries(reads.db) },
         { provide: StatsQueries, inject: [DATABASE], useFactory: (database: Database) => new StatsQueries(database) },
       ],
-      exports: [API_CONFIG, LOGGER, ApiMetrics, DATABASE, LIVE_READS, WorkerQueries, TaskQueries, EventQueries, StatsQueries],
+      exports: [API_CONFIG, LOGGER, ApiMetrics, DATABASE, WorkerQueries, TaskQueries, EventQueries, StatsQueries],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.liveReads.close();
     await this.queryReads.close();
     await this.database.close();
   }

@@ -3,8 +3,6 @@ export const API_CONFIG = Symbol('API_CONFIG');
 export const DATABASE = Symbol('DATABASE');
 /** ReadPool the query repositories read through (SQLite: reader threads). */
 export const QUERY_READS = Symbol('QUERY_READS');
-/** ReadPool of the live log tail alone, so that subscriptions never wait behind a slow query. */
-export const LIVE_READS = Symbol('LIVE_READS');
 export const LOGGER = Symbol('LOGGER');
 /** Optional provider of how far the subscription tail trails the log (see TailHealth). */
 export const TAIL_HEALTH = Symbol('TAIL_HEALTH');

@@ -7,11 +7,11 @@ import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type O
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { LiveQueries, type ReadPool } from '../../../../libs/state/src';
+import { LiveQueries, type Database } from '../../../../libs/state/src';
 import type { AppLogger } from '../../../../libs/logging/src/logger';
 import { ApiMetrics } from '../api-metrics';
 import type { ApiConfig } from '../config';
-import { API_CONFIG, LIVE_READS, LOGGER, TAIL_HEALTH } from '../tokens';
+import { API_CONFIG, DATABASE, LOGGER, TAIL_HEALTH } from '../tokens';
 import { LiveHub } from './live-hub';
 import { LiveResolver } from './live.resolver';
 import { LogTailer } from './log-tailer';
@@ -35,7 +35,10 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
       module: LiveModule,
       providers: [
         { provide: SubscriptionLimits, useValue: limits },
-        { provide: LiveQueries, inject: [LIVE_READS], useFactory: (reads: ReadPool) => new LiveQueries(reads) },
+        // The tail's reads are short (one bounded page by position) and run every poll: on the main
+        // connection they cost less than a trip to a thread, and they never wait behind a slow
+        // query, which runs on the reader threads.
+        { provide: LiveQueries, inject: [DATABASE], useFactory: (database: Database) => new LiveQueries(database) },
         {
           provide: LogTailer,
           inject: [LiveQueries, API_CONFIG, ApiMetrics, LOGGER],
