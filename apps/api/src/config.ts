@@ -20,7 +20,7 @@ export interface ApiConfig {
   subscriberBuffer: number;
   /** /readyz fails when the tail has not reached the log head for this long (seconds). */
   readyMaxTailLagSeconds: number;
-  /** SQLite: worker threads that run queries (0: on the main thread); the live tail has one more of its own. */
+  /** SQLite: worker threads that run long queries (0: on the main thread). */
   sqliteReaders: number;
 }
 
@@ -45,7 +45,7 @@ export const API_SETTINGS: Record<Exclude<keyof ApiConfig, never>, { env: string
   sqliteReaders: {
     env: 'CM_API_SQLITE_READERS',
     default: '4',
-    help: 'SQLite: threads that run queries, so a slow one never stops the API (0: run them on the main thread); subscriptions read on one more thread of their own',
+    help: 'SQLite: threads that run queries, so a slow one never stops the API (0: run them on the main thread); the live tail and lookups by key stay on the main connection',
   },
 };
 
