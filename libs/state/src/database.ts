@@ -8,6 +8,7 @@ import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DB } from './schema';
+import { openReadOnlyConnection } from './sqlite/read-only-connection';
 import { ThreadedReadDialect } from './sqlite/threaded-read-dialect';
 import { WalCheckpointer } from './sqlite/wal-checkpointer';
 
@@ -108,13 +109,7 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
     description: `sqlite:${inMemory ? path : resolve(path)}`,
     sqlite,
     pgSchema: null,
-    openSqliteReader: () => {
-      if (inMemory) return null;
-      const reader = new BetterSqlite3(path, { fileMustExist: true });
-      reader.pragma('busy_timeout = 10000');
-      reader.pragma('query_only = ON');
-      return reader;
-    },
+    openSqliteReader: () => (inMemory ? null : openReadOnlyConnection(path)),
     openReadPool: (threads) => {
       if (inMemory) return { db, close: async () => undefined };
       const reads = new Kysely<DB>({ dialect: new ThreadedReadDialect({ path: resolve(path), threads }), log: queryLogger(options) });

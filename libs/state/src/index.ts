@@ -17,6 +17,6 @@ export {
   type TaskOrder as TaskSortOrder, type TaskOrderField as TaskSortField, type SortDirection, type TimeBounds, type NumberBounds,
 } from './read/task-queries';
 export type { PlanChoice as TaskPlanChoice } from './read/task-plan';
-export { EventQueries, type EventPageQuery, type EventPage } from './read/event-queries';
+export { EventQueries, SCAN_WINDOW, type EventPageQuery, type EventPage } from './read/event-queries';
 export { StatsQueries, MAX_STATS_BUCKETS, statsBucketCount, type StatsQuery, type TaskStats, type TaskNameStats, type ThroughputBucket, type PercentileSummary } from './read/stats-queries';
 export { LiveQueries, type LiveBatch, type LiveBatchOptions, type LiveReadNeeds, type LogEventFilter, type RowUpdate } from './read/live-queries';

@@ -1,6 +1,7 @@
 /** GraphQL types of stored events (the log). */
 import { Field, Float, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { JSONScalar } from '../graphql/json.scalar';
+import { SCAN_WINDOW } from '../../../../libs/state/src';
 
 @ObjectType('Event', { description: 'One event of the log, as stored: Celery events and the collector\'s derived events.' })
 export class EventModel {
@@ -34,7 +35,7 @@ export class EventPage {
   endPosition!: number;
   @Field(() => Boolean, {
     description:
-      'Whether the log after endPosition may hold more matches (as of the read). A page examines at most 50,000 positions when neither uuid nor hostname is given, so a rare match can come after short or empty pages with hasMore true. ' +
+      `Whether the log after endPosition may hold more matches (as of the read). A page examines at most ${SCAN_WINDOW.toLocaleString('en-US')} positions when neither uuid nor hostname is given, so a rare match can come after short or empty pages with hasMore true. ` +
       'When false, asking again later with `after: endPosition` returns what was appended since.',
   })
   hasMore!: boolean;

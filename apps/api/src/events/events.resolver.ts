@@ -1,5 +1,6 @@
 /** Queries over the event log. */
 import { Args, Float, Int, Query, Resolver } from '@nestjs/graphql';
+import { SCAN_WINDOW } from '../../../../libs/state/src';
 import { EventFilter, EventPage } from './event.model';
 import { EventsService } from './events.service';
 
@@ -11,7 +12,7 @@ export class EventsResolver {
     description:
       'The event log for audits: matching events after a position (exclusive), in position order, at most `first` of them. ' +
       'Walk it by passing each page\'s endPosition as the next `after` until hasMore is false: no event is skipped or repeated, ' +
-      'even while the collector appends. Without uuid or hostname, one page examines at most 50,000 positions of the log (a page may then be short, or empty, with hasMore true): ' +
+      `even while the collector appends. Without uuid or hostname, one page examines at most ${SCAN_WINDOW.toLocaleString('en-US')} positions of the log (a page may then be short, or empty, with hasMore true): ` +
       'no request holds the API for a scan of the whole log.',
   })
   events(

@@ -4,8 +4,9 @@
  * rows. better-sqlite3 is synchronous, so a statement that reads a million rows runs here instead
  * of holding the API's event loop. Statements are prepared once per SQL text (bounded cache).
  */
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { openReadOnlyConnection } from './read-only-connection';
 import type { ReaderReady, ReaderRequest, ReaderResponse, ReaderThreadData } from './reader-thread-protocol';
 
 const MAX_STATEMENTS = 256;
@@ -16,9 +17,7 @@ function main(): void {
   const data = workerData as ReaderThreadData;
   let db: BetterSqlite3.Database;
   try {
-    db = new BetterSqlite3(data.path, { fileMustExist: true });
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(data.busyTimeoutMs))}`);
-    db.pragma('query_only = ON');
+    db = openReadOnlyConnection(data.path, data.busyTimeoutMs);
   } catch (error) {
     port.postMessage({ ready: false, error: error instanceof Error ? error.message : String(error) } satisfies ReaderReady);
     return;
