@@ -3,27 +3,19 @@
  * every event keeps its position, positions are never reused, duplicates are still refused, and
  * `down` restores the old unique constraint. Both dialects.
  */
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrations } from '../../../migrations';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
 import { heartbeat, successfulTask, T0 } from '../../../test/support/event-factory';
 import { openDatabase, type Database } from './database';
 import { EventStore } from './event-store';
+import { migratorFor } from './migrate';
 import type { NewEvent } from './new-event';
-
-function migrator(database: Database): Migrator {
-  return new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => migrations },
-    ...(database.pgSchema ? { migrationTableSchema: database.pgSchema } : {}),
-  });
-}
 
 async function openAt(url: string, target: string): Promise<Database> {
   const database = openDatabase(url);
   if (database.pgSchema) await sql`create schema if not exists ${sql.id(database.pgSchema)}`.execute(database.db);
-  const { error } = await migrator(database).migrateTo(target);
+  const { error } = await migratorFor(database).migrateTo(target);
   if (error) throw error;
   return database;
 }
@@ -90,7 +82,7 @@ describe.each(DIALECTS)('migration 0004_events_dedup_by_time on %s', (dialect) =
       await database.db.insertInto('events').values({ ...row, timestamp: e.timestamp + 1 }).execute();
       await database.db.deleteFrom('events').where('timestamp', '=', e.timestamp + 1).execute();
 
-      const { error } = await migrator(database).migrateTo('0003_task_name_runtime_index');
+      const { error } = await migratorFor(database).migrateTo('0003_task_name_runtime_index');
       expect(error).toBeUndefined();
       expect((await positions(database)).length).toBe(events.length);
       await expect(database.db.insertInto('events').values({ ...row, timestamp: e.timestamp + 1 }).execute()).rejects.toThrow(/unique|duplicate/i);

@@ -3,23 +3,15 @@
  * query still finds the root and every descendant, before and after, and `down` restores the
  * index of every rooted task. Both dialects.
  */
-import { Migrator, sql } from 'kysely';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrations } from '../../../migrations';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
 import { event, T0 } from '../../../test/support/event-factory';
 import type { NewEvent } from './new-event';
 import type { Database } from './database';
 import { EventStore } from './event-store';
+import { migratorFor } from './migrate';
 import { TaskQueries } from './read/task-queries';
-
-function migrator(database: Database): Migrator {
-  return new Migrator({
-    db: database.db,
-    provider: { getMigrations: async () => migrations },
-    ...(database.pgSchema ? { migrationTableSchema: database.pgSchema } : {}),
-  });
-}
 
 async function rootIndexDefinition(database: Database): Promise<string> {
   if (database.dialect === 'sqlite') {
@@ -67,10 +59,10 @@ describe.each(DIALECTS)('migration 0005_root_index_children_only on %s', (dialec
       expect(await rootIndexDefinition(database)).toMatch(/root_id <> uuid|root_id <> \(?uuid\)?|\(root_id\)::text <> \(uuid\)::text/i);
       expect(await workflow()).toEqual(want);
 
-      const { error } = await migrator(database).migrateTo('0004_events_dedup_by_time');
+      const { error } = await migratorFor(database).migrateTo('0004_events_dedup_by_time');
       expect(error).toBeUndefined();
       expect(await rootIndexDefinition(database)).not.toMatch(/<>/);
-      const { error: again } = await migrator(database).migrateToLatest();
+      const { error: again } = await migratorFor(database).migrateToLatest();
       expect(again).toBeUndefined();
       expect(await workflow()).toEqual(want);
     } finally {

@@ -11,12 +11,11 @@
  * thread dies, every request in flight fails (the ingest pipeline retries its batch: nothing was
  * acknowledged) and the next request starts a new thread on the same database.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AppendInput, AppendReceipt, EventWriter } from '../event-writer';
 import type { SourceCheckpoint } from '../repositories/checkpoint.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
+import { compiledThreadEntry } from './thread-entry';
 import {
   fromWireError, isNotice, toWireEvents,
   type WriterNotice, type WriterRequest, type WriterResponse, type WriterThreadData, type WriterThreadOptions,
@@ -37,15 +36,9 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-const ENTRY = 'sqlite-writer-thread.js';
-
 /** The compiled worker entry: beside this module in dist/, or in dist/ when running from sources. */
 export function writerThreadEntry(): string {
-  const beside = join(__dirname, ENTRY);
-  if (existsSync(beside)) return beside;
-  const built = resolve(__dirname, '../../../../dist/libs/state/src/sqlite', ENTRY);
-  if (existsSync(built)) return built;
-  throw new Error(`the SQLite writer thread's compiled entry is missing (looked for ${beside} and ${built}): run "npm run build"`);
+  return compiledThreadEntry('sqlite-writer-thread.js', 'SQLite writer thread');
 }
 
 export class ThreadedEventWriter implements EventWriter {

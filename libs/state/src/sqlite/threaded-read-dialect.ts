@@ -23,9 +23,8 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { compiledThreadEntry } from './thread-entry';
 import type { ReaderReady, ReaderRequest, ReaderResponse, ReaderThreadData } from './reader-thread-protocol';
 
 export interface ThreadedReadDialectOptions {
@@ -36,15 +35,9 @@ export interface ThreadedReadDialectOptions {
   busyTimeoutMs?: number;
 }
 
-const ENTRY = 'sqlite-reader-thread.js';
-
 /** The compiled thread entry: beside this module in dist/, or in dist/ when running from sources. */
 export function readerThreadEntry(): string {
-  const beside = join(__dirname, ENTRY);
-  if (existsSync(beside)) return beside;
-  const built = resolve(__dirname, '../../../../dist/libs/state/src/sqlite', ENTRY);
-  if (existsSync(built)) return built;
-  throw new Error(`the SQLite reader thread's compiled entry is missing (looked for ${beside} and ${built}): run "npm run build"`);
+  return compiledThreadEntry('sqlite-reader-thread.js', 'SQLite reader thread');
 }
 
 export class ThreadedReadDialect implements Dialect {
