@@ -253,7 +253,7 @@ interface SubResults {
   collectorCpuMs: number | null;
   subscriberPeakRss: number;
   /** The collector's batch commits during publishing + delivery (from its /metrics histogram). */
-  commits: { count: number; over25ms: number; over100ms: number; over250ms: number };
+  commits: CommitCounts;
   dbPath: string;
 }
 
@@ -262,8 +262,15 @@ function commitBuckets(metricsText: string): Map<string, number> {
   return new Map(metricSamples(metricsText, 'celery_monitor_batch_commit_seconds_bucket').map((s) => [s.labels.le ?? '', s.value]));
 }
 
-/** Commits between two scrapes: how many, and how many took longer than 25, 100 and 250 ms. */
-export function commitsBetween(before: Map<string, number>, after: Map<string, number>): { count: number; over25ms: number; over100ms: number; over250ms: number } {
+/** The collector's batch commits between two scrapes: how many, and how many took longer than 25, 100 and 250 ms. */
+interface CommitCounts {
+  count: number;
+  over25ms: number;
+  over100ms: number;
+  over250ms: number;
+}
+
+function commitsBetween(before: Map<string, number>, after: Map<string, number>): CommitCounts {
   const d = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
   const count = d('+Inf');
   return { count, over25ms: count - d('0.025'), over100ms: count - d('0.1'), over250ms: count - d('0.25') };
