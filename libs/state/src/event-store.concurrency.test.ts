@@ -75,10 +75,13 @@ describe.each(DIALECTS)('concurrent writers on %s', (dialect) => {
     const tail = async () => {
       let after = 0;
       for (;;) {
+        // Only a read that began after the last commit may end the tail: one that began before
+        // it can come back empty after `writing` turned false.
+        const writersDone = !writing;
         const page = await reader!.readEvents(after, 50);
         for (const e of page) seen.push(e.clock!);
         if (page.length > 0) after = page[page.length - 1]!.position;
-        else if (!writing) return;
+        else if (writersDone) return;
         else await new Promise((resolve) => setTimeout(resolve, 1));
       }
     };
