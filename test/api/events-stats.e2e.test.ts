@@ -122,7 +122,7 @@ describe.each(DIALECTS)('events and stats through the API on %s', (dialect) => {
 
   it('walks the whole log page by page: every event once, in position order, as stored', async () => {
     const all = (await store.readEvents(0, 100_000)).map(asJson);
-    expect(all.length).toBe(167); // 154 of the stats dataset, 13 audit events
+    expect(all.length).toBe(168); // 154 of the stats dataset, 14 audit events
     for (const first of [1, 3, undefined, MAX_PAGE]) {
       const { events, end } = await walk(undefined, first);
       expect(events.map((e) => e.position)).toEqual(all.map((e) => e.position));
@@ -150,7 +150,8 @@ describe.each(DIALECTS)('events and stats through the API on %s', (dialect) => {
       const { events } = await walk(filter, 4);
       expect(events, JSON.stringify(filter)).toEqual(expected);
     }
-    expect((await walk({ uuid: 't-2' }, 10)).events.map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    // A task's events, and an application's own event that names the task.
+    expect((await walk({ uuid: 't-2' }, 10)).events.map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded', 'app-progress']);
     const offline = (await walk({ types: ['worker-offline'] }, 10)).events;
     expect(offline).toHaveLength(1);
     expect(offline[0]).toMatchObject({ source: 'collector:liveness', hostname: 'celery@w2', payload: { reason: 'heartbeat-timeout' } });

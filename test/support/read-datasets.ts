@@ -33,6 +33,8 @@ export function auditEvents(t0 = T0): NewEvent[] {
     heartbeat('celery@w1', t0 + 1, 10),
     ...successfulTask('t-2', t0 + 2, 'celery@w2', 'app.mul').map((e) => ({ ...e, source: 'redis' })),
     heartbeat('celery@w2', t0 + 3, 11),
+    // A custom event naming a task (an application's own event type): no task row takes it.
+    event({ type: 'app-progress', hostname: 'celery@w2', uuid: 't-2', done: 3, total: 4, timestamp: t0 + 3.5, clock: 15 }, 'redis'),
     event({ type: 'task-received', hostname: 'celery@w1', uuid: 't-3', name: 'app.fail', timestamp: t0 + 4, clock: 12 }),
     event({ type: 'task-failed', hostname: 'celery@w1', uuid: 't-3', exception: 'ValueError()', timestamp: t0 + 5, clock: 13 }),
     event({ type: 'worker-offline', hostname: 'celery@w2', reason: 'heartbeat-timeout', timestamp: t0 + 6, clock: 14 }, 'collector:liveness'),

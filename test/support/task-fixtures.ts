@@ -115,6 +115,8 @@ export function taskFixture(count = 60, t0 = T0, seed = 7): NewEvent[] {
     ...wf(WORKFLOW.grandchild, 3, { rootId: WORKFLOW.root, parentId: WORKFLOW.child1 }),
     ...wf(WORKFLOW.selfParent, 4, { rootId: WORKFLOW.root, parentId: WORKFLOW.selfParent, state: 'RETRY' }),
     ...wf(WORKFLOW.orphan, 5, { rootId: 'wf-never-seen', parentId: 'wf-never-seen', worker: 'celery@unknown' }),
+    // A custom event naming a task (an application's own event type): in its timeline, in no row.
+    event({ type: 'app-progress', hostname: 'celery@beta', uuid: WORKFLOW.child2, done: 1, total: 2, timestamp: tw + 2.5, clock: ++clock }),
   );
   return events;
 }

@@ -79,6 +79,11 @@ export interface TasksTable {
   last_position: number;
   event_count: number;
   /**
+   * Positions of the task events merged into this row, ascending, comma-separated ("" before the
+   * first): how a task's events are found in the log (the log has no index by task uuid).
+   */
+  event_positions: string;
+  /**
    * JSON text: bookkeeping that makes the merge order-independent — for every field, the order
    * key of the event its value came from, and the newest timestamp seen for every state.
    */

@@ -93,6 +93,22 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(tailer.lagSeconds()).toBe(0);
   });
 
+  it("catches up a uuid filter through the task's row and the partial index, then goes on live", async () => {
+    const note = () => ((t += 0.001), event({ type: 'app-note', hostname: 'celery@w1', uuid: 'p', timestamp: t, clock: ++clock }));
+    const other = () => ((t += 0.001), event({ type: 'task-failed', hostname: 'celery@w2', uuid: 'other', exception: 'E', timestamp: t, clock: ++clock }));
+    const history = await append([...progressBatch(3), note(), other(), ...progressBatch(2)]);
+    await tailer.start();
+    const fromStart = hub.subscribe(eventsFeed(queries, { uuid: 'p' }), 0);
+    const fromMiddle = hub.subscribe(eventsFeed(queries, { uuid: 'p', types: ['app-note', 'task-progress'] }), history[2]);
+    const live = await append([other(), note(), ...progressBatch(2)]);
+    const mine = [...history.slice(0, 4), ...history.slice(5), ...live.slice(1)];
+    const got = await take(fromStart, mine.length);
+    expect(got.map((e) => e.position)).toEqual(mine);
+    expect(got.map((e) => e.type)).toEqual(['task-progress', 'task-progress', 'task-progress', 'app-note', 'task-progress', 'task-progress', 'app-note', 'task-progress', 'task-progress']);
+    expect((await take(fromMiddle, mine.length - 3)).map((e) => e.position)).toEqual(mine.slice(3));
+    expect(await nothingWithin(fromStart, 50)).toBe(true);
+  });
+
   it('resumes from any afterPosition without gap or duplicate while the log keeps growing', async () => {
     await append(progressBatch(40));
     await tailer.start();

@@ -118,6 +118,7 @@ describe('mergeTaskEvent: life cycles', () => {
       first_position: 10,
       last_position: 13,
       event_count: 4,
+      event_positions: '10,11,12,13',
     });
     const m = meta(row as TaskRow);
     expect(m.s).toEqual({ PENDING: T0, RECEIVED: T0 + 1, STARTED: T0 + 2, SUCCESS: T0 + 3 });
@@ -377,6 +378,16 @@ describe('mergeTaskEvent: defensive behaviour', () => {
     expect(next.state).toBe('STARTED');
     expect(next.first_position).toBe(row.first_position);
     expect(meta(next).s).toEqual({ RECEIVED: T0, STARTED: T0 + 1, RETRY: T0 + 0.5 });
+  });
+
+  it('keeps event_positions ascending whatever order events are merged in, and survives a damaged list', () => {
+    const received = ev('task-received', T0, RECEIVED_FIELDS);
+    const started = ev('task-started', T0 + 1);
+    const succeeded = ev('task-succeeded', T0 + 2, { result: '1' });
+    const late = mergeTaskEvents(mergeTaskEvent(undefined, succeeded), [started, received]);
+    expect(late.event_positions).toBe([received, started, succeeded].map((e) => e.position).join(','));
+    const damaged = mergeTaskEvent({ ...fold([received]), event_positions: `x,${received.position},,` }, started);
+    expect(damaged.event_positions).toBe(`${received.position},${started.position}`);
   });
 
   it('emptyTaskRow is a neutral start', () => {
@@ -752,6 +763,7 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     first_position: Math.min(...events.map((e) => e.position)),
     last_position: Math.max(...events.map((e) => e.position)),
     event_count: events.length,
+    event_positions: [...new Set(events.map((e) => e.position))].sort((a, b) => a - b).join(','),
   };
 }
 

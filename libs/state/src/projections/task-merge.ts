@@ -13,7 +13,8 @@
  * - Values of the wrong type for their column are stored as null (never a crash).
  * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
  *   timestamp of every state (custom ones included), from which the state is resolved.
- * - first/last_position = min/max position; event_count = number of merges.
+ * - first/last_position = min/max position; event_count = number of merges; event_positions = the
+ *   positions merged, ascending and distinct, comma-separated (see task-event-positions.ts).
  *
  * Callers must merge each stored event exactly once (the log's dedup guarantees distinct events):
  * merging the same event again changes nothing but event_count, which would then over-count.
@@ -25,6 +26,7 @@
 import type { Selectable } from 'kysely';
 import type { TasksTable } from '../schema';
 import type { StoredEvent } from '../stored-event';
+import { parseEventPositions } from './task-event-positions';
 import {
   buildKeyTable,
   compareOrderKeys,
@@ -171,6 +173,7 @@ export function emptyTaskRow(uuid: string): TaskRow {
     first_position: 0,
     last_position: 0,
     event_count: 0,
+    event_positions: '',
     merge_meta: '{}',
   };
 }
@@ -237,9 +240,23 @@ export function mergeTaskEvents(row: TaskRow | undefined, events: readonly Store
   const meta = parseMeta(next.merge_meta);
   const keys = decodeFieldKeys(meta);
   const at = decodeStateTimes(meta, next);
-  for (const event of events) foldTaskEvent(next, keys, at, event);
+  const positions = parseEventPositions(next.event_positions);
+  for (const event of events) {
+    foldTaskEvent(next, keys, at, event);
+    insertPosition(positions, event.position);
+  }
   next.merge_meta = encodeMeta(keys, at);
+  next.event_positions = positions.join(',');
   return next;
+}
+
+/** Inserts `position` into the ascending list `positions` (mutated) unless already there. */
+function insertPosition(positions: number[], position: number): void {
+  let i = positions.length;
+  // Events mostly come in position order: the search starts from the end.
+  while (i > 0 && positions[i - 1]! > position) i -= 1;
+  if (i > 0 && positions[i - 1] === position) return;
+  positions.splice(i, 0, position);
 }
 
 /** Folds one event into `next` (mutated), its field order keys and its state times. */

@@ -71,7 +71,7 @@ describe.each(DIALECTS)('EventQueries on %s', (dialect) => {
     expect(page).toEqual({ events: all.slice(3, 5), endPosition: all[4]!.position, hasMore: true });
     statements.length = 0;
     await queries.page({ after: 0, limit: 2, uuid: 't-1' });
-    expect(statements).toHaveLength(1); // the uuid index bounds the read: no head, no window
+    expect(statements).toHaveLength(1); // the task's row and a partial index bound the read: no head, no window
     expect(page.events[0]).toMatchObject({ type: 'task-succeeded', uuid: 't-1', hostname: 'celery@w1', source: 'rabbitmq', clock: 4, timestamp: T0 + 0.04 });
     expect(page.events[0]!.payload).toMatchObject({ type: 'task-succeeded', result: '5', runtime: 0.0123 });
   });
@@ -84,6 +84,7 @@ describe.each(DIALECTS)('EventQueries on %s', (dialect) => {
       [{ sources: ['redis', 'collector:liveness'] }, (e) => e.source === 'redis' || e.source === 'collector:liveness'],
       [{ types: ['task-received', 'task-started'], hostname: 'celery@w1' }, (e) => ['task-received', 'task-started'].includes(e.type) && e.hostname === 'celery@w1'],
       [{ uuid: 't-1', sources: ['redis'] }, () => false],
+      [{ uuid: 't-2', types: ['app-progress', 'task-started'] }, (e) => e.uuid === 't-2' && ['app-progress', 'task-started'].includes(e.type)],
       [{ types: [], sources: [] }, () => true],
     ];
     for (const [filter, predicate] of cases) {

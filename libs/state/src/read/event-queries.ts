@@ -2,6 +2,7 @@
 import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
+import { eventsOfTasks } from './events-of-tasks';
 
 export interface EventPageQuery {
   /** Exclusive lower bound on the position (0 for the start of the log). */
@@ -70,11 +71,11 @@ export class EventQueries {
       if (head <= query.after) return { events: [], endPosition: query.after, hasMore: false };
       upTo = Math.min(head, query.after + this.scanWindow);
     }
-    let q = this.db.selectFrom('events').selectAll().where('position', '>', query.after);
+    const from = query.uuid === undefined ? this.db.selectFrom('events') : this.db.selectFrom(eventsOfTasks(this.db, [query.uuid]).as('events'));
+    let q = from.selectAll().where('position', '>', query.after);
     if (windowed) q = q.where('position', '<=', upTo);
     if (query.types?.length) q = q.where('type', 'in', [...query.types]);
     if (query.hostname !== undefined) q = q.where('hostname', '=', query.hostname);
-    if (query.uuid !== undefined) q = q.where('uuid', '=', query.uuid);
     if (query.sources?.length) q = q.where('source', 'in', [...query.sources]);
     const rows = await q.orderBy('position').limit(query.limit + 1).execute();
     const events = rows.slice(0, query.limit).map(toStoredEvent);

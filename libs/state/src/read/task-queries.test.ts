@@ -225,6 +225,7 @@ describe.each(DIALECTS)('TaskQueries on %s', (dialect) => {
     const wanted = new Set([WORKFLOW.root, WORKFLOW.child2]);
     const events = await queries.eventsOf([WORKFLOW.root, WORKFLOW.child2, 'no-such-task']);
     expect(events).toEqual(log.filter((e) => e.uuid !== null && wanted.has(e.uuid)));
+    expect(events.map((e) => e.type)).toContain('app-progress'); // a custom event naming a task
     expect(events.map((e) => e.position)).toEqual([...events.map((e) => e.position)].sort((a, b) => a - b));
   });
 

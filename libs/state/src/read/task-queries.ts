@@ -30,6 +30,7 @@ import { dialectOf } from '../dialect';
 import type { DB } from '../schema';
 import type { TaskRecord } from '../repositories/task.repository';
 import { choosePlan, choosePlanWithoutProbe, needsProbe, RECEIVED_KEY, type PlanChoice, type PlanTerm } from './task-plan';
+import { eventsOfTasks } from './events-of-tasks';
 
 export const TASK_ORDER_FIELDS = ['received', 'started', 'finished', 'runtime', 'name', 'state'] as const;
 export type TaskOrderField = (typeof TASK_ORDER_FIELDS)[number];
@@ -363,7 +364,7 @@ export class TaskQueries {
   async eventsOf(uuids: readonly string[]): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
     for (const chunk of chunks(unique(uuids), IN_CHUNK)) {
-      const rows = await this.db.selectFrom('events').selectAll().where('uuid', 'in', chunk).orderBy('position').execute();
+      const rows = await this.db.selectFrom(eventsOfTasks(this.db, chunk).as('events')).selectAll().orderBy('position').execute();
       for (const r of rows) out.push(toStoredEvent(r));
     }
     if (uuids.length > IN_CHUNK) out.sort((a, b) => a.position - b.position);

@@ -14,7 +14,7 @@ const TASK_COLUMNS = [
   'retried_at', 'revoked_at', 'rejected_at', 'args', 'kwargs', 'result', 'exception', 'traceback',
   'runtime', 'retries', 'eta', 'expires', 'worker', 'client', 'queue', 'exchange', 'routing_key',
   'root_id', 'parent_id', 'revoked_terminated', 'revoked_signum', 'revoked_expired',
-  'rejected_requeue', 'source', 'first_position', 'last_position', 'event_count', 'merge_meta',
+  'rejected_requeue', 'source', 'first_position', 'last_position', 'event_count', 'event_positions', 'merge_meta',
 ] as const satisfies readonly (keyof TasksTable)[];
 
 /** A projected row and what it was before this batch (undefined: a new task). */
