@@ -1,5 +1,5 @@
 /** What a writer hands to the state layer: events and rejected messages, not yet stored. */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export interface NewEvent {
   source: string;
@@ -33,7 +33,8 @@ export interface NewRejection {
  * so two collectors that name the same broker differently still store the event once.
  */
 export function eventDedupKey(payloadJson: string): string {
-  return createHash('sha1').update(payloadJson).digest('base64url');
+  // One-shot hash (Node ≥ 20.12): half the cost of a Hash object per event, same digest.
+  return hash('sha1', payloadJson, 'base64url');
 }
 
 export function newEvent(
