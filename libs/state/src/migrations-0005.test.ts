@@ -3,9 +3,9 @@
  * query still finds the root and every descendant, before and after, and `down` restores the
  * index of every rooted task. Both dialects.
  */
-import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
+import { indexDefinitions } from '../../../test/support/schema-introspection';
 import { event, T0 } from '../../../test/support/event-factory';
 import type { NewEvent } from './new-event';
 import type { Database } from './database';
@@ -14,12 +14,7 @@ import { migratorFor } from './migrate';
 import { TaskQueries } from './read/task-queries';
 
 async function rootIndexDefinition(database: Database): Promise<string> {
-  if (database.dialect === 'sqlite') {
-    const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and name = 'tasks_root_received'`.execute(database.db);
-    return rows[0]!.sql;
-  }
-  const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes where indexname = 'tasks_root_received' and schemaname = ${database.pgSchema}`.execute(database.db);
-  return rows[0]!.indexdef;
+  return (await indexDefinitions(database, 'tasks')).get('tasks_root_received')!;
 }
 
 /** A root (its own root, as Celery sets it), two children and a grandchild, plus an unrelated task. */

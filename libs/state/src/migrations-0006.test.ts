@@ -4,9 +4,9 @@
  * tasks fills the column with exactly what the projection writes; `down` restores the old index.
  * Both dialects.
  */
-import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
+import { indexDefinitions } from '../../../test/support/schema-introspection';
 import { event, heartbeat, successfulTask, T0 } from '../../../test/support/event-factory';
 import type { Database } from './database';
 import { EventStore } from './event-store';
@@ -14,12 +14,7 @@ import { migratorFor } from './migrate';
 import { TaskQueries } from './read/task-queries';
 
 async function eventIndexes(database: Database): Promise<string[]> {
-  if (database.dialect === 'sqlite') {
-    const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'events' and sql is not null order by name`.execute(database.db);
-    return rows.map((r) => r.name);
-  }
-  const { rows } = await sql<{ indexname: string }>`select indexname from pg_indexes where tablename = 'events' and schemaname = ${database.pgSchema} and indexname not like '%pkey' order by indexname`.execute(database.db);
-  return rows.map((r) => r.indexname);
+  return [...(await indexDefinitions(database, 'events')).keys()];
 }
 
 async function positionsByTask(database: Database): Promise<Record<string, string>> {

@@ -6,26 +6,22 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
+import { indexDefinitions } from '../../../test/support/schema-introspection';
 import type { Database } from './database';
 import { openDatabase } from './database';
 import { migrateToLatest, migratorFor } from './migrate';
 
 /** Tables with their columns, and index definitions, as the database describes them. */
 async function schemaOf(database: Database): Promise<string[]> {
+  const indexes = [...(await indexDefinitions(database)).entries()].map(([name, definition]) => `index ${name}: ${definition}`);
   if (database.dialect === 'sqlite') {
-    const { rows } = await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where name not like 'kysely_%' order by type, name`.execute(database.db);
-    return rows.map((r) => `${r.type} ${r.name}: ${r.sql ?? '(automatic)'}`);
+    const { rows } = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'table' and name not like 'kysely_%' order by name`.execute(database.db);
+    return [...rows.map((r) => `table ${r.name}: ${r.sql}`), ...indexes];
   }
-  const schema = database.pgSchema!;
   const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string; column_default: string | null }>`
     select table_name, column_name, data_type, is_nullable, column_default from information_schema.columns
-    where table_schema = ${schema} and table_name not like 'kysely_%' order by table_name, column_name`.execute(database.db);
-  const { rows: indexes } = await sql<{ indexname: string; indexdef: string }>`
-    select indexname, indexdef from pg_indexes where schemaname = ${schema} and tablename not like 'kysely_%' order by indexname`.execute(database.db);
-  return [
-    ...columns.map((c) => `column ${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable} ${c.column_default ?? ''}`),
-    ...indexes.map((i) => `index ${i.indexname}: ${i.indexdef}`),
-  ];
+    where table_schema = ${database.pgSchema} and table_name not like 'kysely_%' order by table_name, column_name`.execute(database.db);
+  return [...columns.map((c) => `column ${c.table_name}.${c.column_name} ${c.data_type} ${c.is_nullable} ${c.column_default ?? ''}`), ...indexes];
 }
 
 describe.each(DIALECTS)('migrations down and up again on %s', (dialect) => {
