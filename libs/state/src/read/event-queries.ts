@@ -2,7 +2,7 @@
 import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
-import { eventsOfTasks } from './events-of-tasks';
+import { eventsSource } from './events-of-tasks';
 
 export interface EventPageQuery {
   /** Exclusive lower bound on the position (0 for the start of the log). */
@@ -71,8 +71,7 @@ export class EventQueries {
       if (head <= query.after) return { events: [], endPosition: query.after, hasMore: false };
       upTo = Math.min(head, query.after + this.scanWindow);
     }
-    const from = query.uuid === undefined ? this.db.selectFrom('events') : this.db.selectFrom(eventsOfTasks(this.db, [query.uuid]).as('events'));
-    let q = from.selectAll().where('position', '>', query.after);
+    let q = eventsSource(this.db, query.uuid).selectAll().where('position', '>', query.after);
     if (windowed) q = q.where('position', '<=', upTo);
     if (query.types?.length) q = q.where('type', 'in', [...query.types]);
     if (query.hostname !== undefined) q = q.where('hostname', '=', query.hostname);

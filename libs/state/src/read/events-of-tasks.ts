@@ -29,3 +29,8 @@ export function eventsOfTasks(db: Kysely<DB>, uuids: readonly string[]) {
     .where('position', 'in', positions)
     .unionAll(db.selectFrom('events').selectAll().where('uuid', 'in', [...uuids]).where(NOT_TASK_EVENT));
 }
+
+/** Where to select events from: the whole log, or only the events of `uuid` when one is given. */
+export function eventsSource(db: Kysely<DB>, uuid: string | undefined) {
+  return uuid === undefined ? db.selectFrom('events') : db.selectFrom(eventsOfTasks(db, [uuid]).as('events'));
+}

@@ -12,7 +12,7 @@ import type { DB } from '../schema';
 import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
 import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
-import { eventsOfTasks } from './events-of-tasks';
+import { eventsSource } from './events-of-tasks';
 
 /** Criteria on the event columns; every given one must hold (an empty list is no criterion). */
 export interface LogEventFilter {
@@ -69,8 +69,7 @@ export class LiveQueries {
   /** Events with `after < position <= upTo` matching the filter, in position order, at most `limit`. */
   async events(after: number, limit: number, options: { upTo?: number; filter?: LogEventFilter } = {}, db: Kysely<DB> = this.database.db): Promise<StoredEvent[]> {
     const f = options.filter;
-    const from = f?.uuid === undefined ? db.selectFrom('events') : db.selectFrom(eventsOfTasks(db, [f.uuid]).as('events'));
-    let q = from.selectAll().where('position', '>', after);
+    let q = eventsSource(db, f?.uuid).selectAll().where('position', '>', after);
     if (options.upTo !== undefined) q = q.where('position', '<=', options.upTo);
     if (f?.types?.length) q = q.where('type', 'in', [...f.types]);
     if (f?.hostname !== undefined) q = q.where('hostname', '=', f.hostname);
