@@ -8,6 +8,7 @@ import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DB } from './schema';
+import { withPreparedStatements } from './sqlite/prepared-statements';
 import { openReadOnlyConnection } from './sqlite/read-only-connection';
 import { ThreadedReadDialect } from './sqlite/threaded-read-dialect';
 import { WalCheckpointer } from './sqlite/wal-checkpointer';
@@ -93,7 +94,7 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
   sqlite.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), log: queryLogger(options) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }), log: queryLogger(options) });
   let checkpointer: WalCheckpointer | null = null;
   if (options.sqliteCheckpoint === 'background' && !inMemory) {
     checkpointer = new WalCheckpointer(sqlite, resolve(path), {

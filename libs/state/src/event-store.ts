@@ -9,7 +9,7 @@ import { migrateToLatest } from './migrate';
 import type { StoredEvent } from './stored-event';
 import type { AppendInput, AppendReceipt, EventWriter } from './event-writer';
 import { withWriteTransaction } from './write-transaction';
-import { StatementCache } from './sqlite/statement-cache';
+import { PreparedStatements } from './sqlite/prepared-statements';
 import { EventLogRepository } from './repositories/event-log.repository';
 import { TaskRepository, type TaskRecord } from './repositories/task.repository';
 import { WorkerRepository, type WorkerRecord } from './repositories/worker.repository';
@@ -45,7 +45,7 @@ export class EventStore implements EventWriter {
     readonly database: Database,
     readonly liveness: LivenessOptions,
   ) {
-    const statements = database.sqlite ? new StatementCache(database.sqlite) : null;
+    const statements = database.sqlite ? new PreparedStatements(database.sqlite) : null;
     this.log = new EventLogRepository(statements);
     this.tasks = new TaskRepository(statements);
     this.workers = new WorkerRepository(statements);

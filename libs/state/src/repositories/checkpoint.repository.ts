@@ -1,7 +1,7 @@
 /** Projection and source checkpoints: the only SQL that touches them. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
-import type { StatementCache } from '../sqlite/statement-cache';
+import type { PreparedStatements } from '../sqlite/prepared-statements';
 
 export interface SourceCheckpoint {
   source: string;
@@ -17,7 +17,7 @@ const SQLITE_ADVANCE_SOURCE =
 
 export class CheckpointRepository {
   /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
-  constructor(private readonly sqlite: StatementCache | null = null) {}
+  constructor(private readonly sqlite: PreparedStatements | null = null) {}
 
   async projectionPosition(db: Kysely<DB>, name: string): Promise<number> {
     const row = await db.selectFrom('projection_checkpoints').select('position').where('name', '=', name).executeTakeFirst();

@@ -3,7 +3,7 @@ import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
 import { rejectionDedupKey, type NewEvent, type NewRejection } from '../new-event';
-import type { StatementCache } from '../sqlite/statement-cache';
+import type { PreparedStatements } from '../sqlite/prepared-statements';
 
 /** Rows per INSERT statement: under SQLite's 32 766 and Postgres's 65 535 bound parameters. */
 const EVENT_CHUNK = 500;
@@ -15,7 +15,7 @@ const SQLITE_INSERT_EVENT =
 
 export class EventLogRepository {
   /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
-  constructor(private readonly sqlite: StatementCache | null = null) {}
+  constructor(private readonly sqlite: PreparedStatements | null = null) {}
 
   /**
    * Appends events whose dedup_key is new; returns those stored, in position order. Events already
@@ -54,7 +54,7 @@ export class EventLogRepository {
     return stored;
   }
 
-  private appendSqlite(cache: StatementCache, events: readonly NewEvent[]): StoredEvent[] {
+  private appendSqlite(cache: PreparedStatements, events: readonly NewEvent[]): StoredEvent[] {
     const insert = cache.get(SQLITE_INSERT_EVENT);
     const stored: StoredEvent[] = [];
     for (const e of events) {

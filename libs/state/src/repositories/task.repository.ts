@@ -1,7 +1,8 @@
 /** The tasks projection table: the only SQL that touches it. */
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, TasksTable } from '../schema';
-import { columnList, placeholders, type StatementCache } from '../sqlite/statement-cache';
+import type { PreparedStatements } from '../sqlite/prepared-statements';
+import { columnList, placeholders } from '../sqlite/sql-lists';
 
 export type TaskRecord = Selectable<TasksTable>;
 
@@ -28,7 +29,7 @@ const SQLITE_INSERT_TASK = `insert into tasks (${columnList(['uuid', ...TASK_COL
 
 export class TaskRepository {
   /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
-  constructor(private readonly sqlite: StatementCache | null = null) {}
+  constructor(private readonly sqlite: PreparedStatements | null = null) {}
 
   async findByUuids(db: Kysely<DB>, uuids: readonly string[]): Promise<Map<string, TaskRecord>> {
     const found = new Map<string, TaskRecord>();

@@ -1,7 +1,8 @@
 /** The workers projection table: the only SQL that touches it. */
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, WorkersTable } from '../schema';
-import { columnList, placeholders, type StatementCache } from '../sqlite/statement-cache';
+import type { PreparedStatements } from '../sqlite/prepared-statements';
+import { columnList, placeholders } from '../sqlite/sql-lists';
 
 export type WorkerRecord = Selectable<WorkersTable>;
 
@@ -21,7 +22,7 @@ const SQLITE_UPSERT_WORKER =
 
 export class WorkerRepository {
   /** `sqlite`: prepared statements of the SQLite connection (null on Postgres). */
-  constructor(private readonly sqlite: StatementCache | null = null) {}
+  constructor(private readonly sqlite: PreparedStatements | null = null) {}
 
   async findByHostnames(db: Kysely<DB>, hostnames: readonly string[]): Promise<Map<string, WorkerRecord>> {
     const found = new Map<string, WorkerRecord>();

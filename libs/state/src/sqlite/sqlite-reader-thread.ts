@@ -7,9 +7,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openReadOnlyConnection } from './read-only-connection';
+import { PreparedStatements } from './prepared-statements';
 import type { ReaderReady, ReaderRequest, ReaderResponse, ReaderThreadData } from './reader-thread-protocol';
-
-const MAX_STATEMENTS = 256;
 
 function main(): void {
   const port = parentPort;
@@ -22,22 +21,11 @@ function main(): void {
     port.postMessage({ ready: false, error: error instanceof Error ? error.message : String(error) } satisfies ReaderReady);
     return;
   }
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepare = (sql: string): BetterSqlite3.Statement => {
-    let statement = statements.get(sql);
-    if (statement) {
-      statements.delete(sql); // re-inserted below: the map's order is least recently used first
-    } else {
-      statement = db.prepare(sql);
-      if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value!);
-    }
-    statements.set(sql, statement);
-    return statement;
-  };
+  const statements = new PreparedStatements(db);
   port.on('message', (request: ReaderRequest) => {
     let response: ReaderResponse;
     try {
-      const statement = prepare(request.sql);
+      const statement = statements.get(request.sql);
       const parameters = request.parameters.map(fromWire);
       if (statement.reader) {
         response = { id: request.id, ok: true, rows: statement.all(parameters) as Record<string, unknown>[] };
