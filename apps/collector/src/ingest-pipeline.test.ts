@@ -6,7 +6,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CeleryEvent, EventDelivery, RejectedMessage } from '../../../libs/broker/src';
-import { EventStore } from '../../../libs/state/src';
+import { EventStore, type AppendInput, type AppendReceipt, type EventWriter } from '../../../libs/state/src';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-databases';
 import { waitFor } from '../../../test/support/wait-for';
 import { metricValue } from '../../../test/support/prometheus-text';
@@ -21,8 +21,36 @@ function heartbeatEvent(i: number): CeleryEvent {
   return { type: fields.type, hostname: fields.hostname, timestamp: fields.timestamp, clock: i, uuid: null, fields };
 }
 
-function delivery(i: number, rejected: RejectedMessage[] = []): EventDelivery {
-  return { source: 'rabbit', receivedAt: T + i, result: { events: [heartbeatEvent(i)], rejected }, token: i };
+function delivery(i: number, rejected: RejectedMessage[] = [], receivedAt = T + i): EventDelivery {
+  return { source: 'rabbit', receivedAt, result: { events: [heartbeatEvent(i)], rejected }, token: i };
+}
+
+/** The real store, whose next append waits until the test opens the gate (a commit in progress). */
+class GatedWriter implements EventWriter {
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+  appends = 0;
+  constructor(private readonly store: EventStore) {}
+  get description(): string {
+    return this.store.description;
+  }
+  closeGate(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+  open(): void {
+    this.openGate?.();
+    this.gate = null;
+  }
+  async append(input: AppendInput): Promise<AppendReceipt> {
+    this.appends += 1;
+    if (this.gate) await this.gate;
+    return this.store.append(input);
+  }
+  probeWritable = () => this.store.probeWritable();
+  sourceCheckpoint = (source: string) => this.store.sourceCheckpoint(source);
+  expiredWorkers = (now: number) => this.store.expiredWorkers(now);
+  sizeBytes = () => this.store.sizeBytes();
+  close = () => this.store.close();
 }
 
 class RecordingAcker implements Acknowledger {
@@ -153,5 +181,52 @@ describe('IngestPipeline', () => {
     expect(stored.map((e) => e.type)).toContain('collector-gap');
     await pipeline.flush();
     expect(acker.acked).toEqual([0]);
+  });
+
+  describe('partial batches at steady rates', () => {
+    const now = () => Date.now() / 1000;
+    let gated: GatedWriter;
+    let slow: IngestPipeline;
+    beforeEach(() => {
+      gated = new GatedWriter(store);
+      // A delay no test run reaches: a partial batch waits for it, a flush or a full batch does not.
+      slow = new IngestPipeline(gated, new Map([['rabbit', acker]]), metrics, createLogger('silent', 'collector'), {
+        maxEvents: 3,
+        maxDelayMs: 600_000,
+        retryBackoff: { initialMs: 20, maxMs: 50 },
+      });
+    });
+    afterEach(async () => {
+      gated.open();
+      await slow.close();
+    });
+
+    it('lets deliveries that arrive during a commit wait for their own delay, not commit right after it', async () => {
+      gated.closeGate();
+      slow.push(delivery(0, [], now() - 601)); // has waited past the delay: committed at once
+      await waitFor(() => gated.appends === 1 || undefined, { timeoutMs: 5_000, description: 'the first commit to start' });
+      slow.push(delivery(1, [], now())); // arrives while that commit is in progress
+      gated.open();
+      await waitFor(() => acker.acked.length >= 1 || undefined, { timeoutMs: 5_000, description: 'the first commit' });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // room for a back-to-back commit, if there were one
+      expect(gated.appends).toBe(1);
+      expect(slow.pendingItems).toBe(1);
+      await slow.flush(); // a flush does not wait for the delay
+      expect(acker.acked).toEqual([0, 1]);
+      expect(gated.appends).toBe(2);
+    });
+
+    it('commits right after a commit what is due: a full batch, or a delivery that has waited its delay', async () => {
+      gated.closeGate();
+      slow.push(delivery(0, [], now() - 601));
+      await waitFor(() => gated.appends === 1 || undefined, { timeoutMs: 5_000, description: 'the first commit to start' });
+      for (const i of [1, 2, 3]) slow.push(delivery(i, [], now())); // a full batch (maxEvents 3)
+      slow.push(delivery(4, [], now() - 601)); // waited past the delay (the broker held it back)
+      gated.open();
+      await waitFor(() => acker.acked.length === 5 || undefined, { timeoutMs: 5_000, description: 'every due delivery committed' });
+      expect(acker.acked).toEqual([0, 1, 2, 3, 4]);
+      expect(gated.appends).toBe(3);
+      expect(slow.pendingItems).toBe(0);
+    });
   });
 });

@@ -43,6 +43,8 @@ export class IngestPipeline {
   private lastCommitAt = 0;
   private lastCommitError: string | null = null;
   private holding = false;
+  /** Open flush() calls: while one waits, partial batches are committed at once. */
+  private flushing = 0;
 
   constructor(
     private readonly store: EventWriter,
@@ -96,11 +98,16 @@ export class IngestPipeline {
     return { at: this.lastCommitAt, error: this.lastCommitError };
   }
 
-  /** Commits everything received so far, then refuses nothing but commits nothing more on its own. */
+  /** Commits everything received so far, at once, without waiting for partial batches to fill. */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.derived.length > 0 || this.draining) {
-      this.kick();
-      await this.draining;
+    this.flushing += 1;
+    try {
+      while (this.queue.length > 0 || this.derived.length > 0 || this.draining) {
+        this.kick();
+        await this.draining;
+      }
+    } finally {
+      this.flushing -= 1;
     }
   }
 
@@ -117,9 +124,25 @@ export class IngestPipeline {
    */
   private schedule(): void {
     if (this.timer || this.draining) return;
+    this.timer = setTimeout(() => this.kick(), Math.max(0, this.options.maxDelayMs - this.oldestWaitMs()));
+  }
+
+  /** How long the oldest delivery still waiting for its commit has waited (ms; 0 when none). */
+  private oldestWaitMs(): number {
     const oldest = this.queue[0]?.receivedAt;
-    const waited = oldest === undefined ? 0 : Math.max(0, Date.now() - oldest * 1000);
-    this.timer = setTimeout(() => this.kick(), Math.max(0, this.options.maxDelayMs - waited));
+    return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest * 1000);
+  }
+
+  /**
+   * Whether what waits should be committed now rather than when its oldest delivery has waited
+   * maxDelayMs: derived events, a full batch, a delivery that has waited long enough, or a flush.
+   * A commit that just finished is not a reason on its own: at steady rates, committing back to
+   * back would spend a transaction (and an fsync) on every few events.
+   */
+  private batchDue(): boolean {
+    if (this.derived.length > 0) return true;
+    if (this.queue.length === 0) return false;
+    return this.flushing > 0 || this.queuedItems >= this.options.maxEvents || this.oldestWaitMs() >= this.options.maxDelayMs;
   }
 
   private kick(): void {
@@ -134,8 +157,10 @@ export class IngestPipeline {
     });
   }
 
+  /** Commits the batch that is due (kick() was called because it is), then every later one that is due too. */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.derived.length > 0) {
+    if (this.queue.length === 0 && this.derived.length === 0) return;
+    do {
       const deliveries = this.takeBatch();
       const derived = this.derived;
       this.derived = [];
@@ -155,7 +180,7 @@ export class IngestPipeline {
       this.release();
       this.record(events, result, rejected);
       for (const request of derived) request.resolve(result);
-    }
+    } while (this.batchDue());
     this.metrics.pendingEvents.set(this.queuedItems);
   }
 

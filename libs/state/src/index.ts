@@ -1,5 +1,5 @@
 export * from './event-store';
-export type { AppendReceipt, EventWriter, StoredEventReceipt } from './event-writer';
+export type { AppendInput, AppendReceipt, EventWriter, StoredEventReceipt } from './event-writer';
 export { ThreadedEventWriter, type ThreadedEventWriterOptions } from './sqlite/threaded-event-writer';
 export * from './new-event';
 export type { StoredEvent } from './stored-event';
