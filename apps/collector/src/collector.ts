@@ -42,6 +42,7 @@ export class Collector {
       onBackpressure: (reading) => {
         for (const source of this.sources) source.throttle(reading);
       },
+      deliveryWindows: new Map(this.sources.flatMap((s) => (s.deliveryWindow === null ? [] : [[s.name, s.deliveryWindow] as const]))),
       retryBackoff: DEFAULT_BACKOFF,
     });
     this.liveness = new LivenessPolicy(

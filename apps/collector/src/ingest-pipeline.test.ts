@@ -228,5 +228,24 @@ describe('IngestPipeline', () => {
       expect(gated.appends).toBe(3);
       expect(slow.pendingItems).toBe(0);
     });
+
+    it("commits at once when a source's delivery window is full: it sends nothing more until the acknowledgement", async () => {
+      const windowed = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent', 'collector'), {
+        maxEvents: 100,
+        maxDelayMs: 600_000,
+        deliveryWindows: new Map([['rabbit', 2]]),
+        retryBackoff: { initialMs: 20, maxMs: 50 },
+      });
+      try {
+        windowed.push(delivery(0, [], now()));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(acker.acked).toEqual([]); // one of two: the broker may still send more
+        windowed.push(delivery(1, [], now()));
+        await waitFor(() => acker.acked.length === 2 || undefined, { timeoutMs: 5_000, description: 'the full window committed' });
+        expect(acker.acked).toEqual([0, 1]);
+      } finally {
+        await windowed.close();
+      }
+    });
   });
 });

@@ -24,6 +24,12 @@ export interface PipelineOptions {
    */
   maxPendingEvents?: number;
   onBackpressure?: (reading: 'pause' | 'resume') => void;
+  /**
+   * Deliveries each source hands over before it waits for acknowledgements (AMQP prefetch), by
+   * source name. A source whose window is full of waiting deliveries sends nothing more until they
+   * commit, so they are committed without waiting for maxDelayMs.
+   */
+  deliveryWindows?: ReadonlyMap<string, number>;
   retryBackoff: BackoffOptions;
 }
 
@@ -36,6 +42,8 @@ interface DerivedRequest {
 export class IngestPipeline {
   private queue: EventDelivery[] = [];
   private queuedItems = 0;
+  /** Deliveries waiting for their commit, by source (for deliveryWindows). */
+  private readonly queuedBySource = new Map<string, number>();
   private derived: DerivedRequest[] = [];
   private timer: NodeJS.Timeout | null = null;
   private draining: Promise<void> | null = null;
@@ -56,6 +64,7 @@ export class IngestPipeline {
 
   push(delivery: EventDelivery): void {
     this.queue.push(delivery);
+    this.queuedBySource.set(delivery.source, (this.queuedBySource.get(delivery.source) ?? 0) + 1);
     this.queuedItems += Math.max(1, delivery.result.events.length + delivery.result.rejected.length);
     this.metrics.pendingEvents.set(this.queuedItems);
     if (!this.holding && this.options.maxPendingEvents !== undefined && this.queuedItems >= this.options.maxPendingEvents) {
@@ -66,7 +75,7 @@ export class IngestPipeline {
       );
       this.options.onBackpressure?.('pause');
     }
-    if (this.queuedItems >= this.options.maxEvents) this.kick();
+    if (this.batchDue()) this.kick();
     else this.schedule();
   }
 
@@ -135,14 +144,28 @@ export class IngestPipeline {
 
   /**
    * Whether what waits should be committed now rather than when its oldest delivery has waited
-   * maxDelayMs: derived events, a full batch, a delivery that has waited long enough, or a flush.
-   * A commit that just finished is not a reason on its own: at steady rates, committing back to
-   * back would spend a transaction (and an fsync) on every few events.
+   * maxDelayMs: derived events, a full batch, a delivery that has waited long enough, a flush, or
+   * sources that send nothing more until a commit (held, or their delivery window full). A commit
+   * that just finished is not a reason on its own: at steady rates, committing back to back would
+   * spend a transaction (and an fsync) on every few events.
    */
   private batchDue(): boolean {
     if (this.derived.length > 0) return true;
     if (this.queue.length === 0) return false;
-    return this.flushing > 0 || this.queuedItems >= this.options.maxEvents || this.oldestWaitMs() >= this.options.maxDelayMs;
+    return (
+      this.flushing > 0 ||
+      this.holding ||
+      this.queuedItems >= this.options.maxEvents ||
+      this.oldestWaitMs() >= this.options.maxDelayMs ||
+      this.windowFull()
+    );
+  }
+
+  private windowFull(): boolean {
+    for (const [source, window] of this.options.deliveryWindows ?? []) {
+      if ((this.queuedBySource.get(source) ?? 0) >= window) return true;
+    }
+    return false;
   }
 
   private kick(): void {
@@ -194,6 +217,7 @@ export class IngestPipeline {
     }
     const batch = this.queue.splice(0, count);
     this.queuedItems -= items;
+    for (const d of batch) this.queuedBySource.set(d.source, this.queuedBySource.get(d.source)! - 1);
     return batch;
   }
 

@@ -38,6 +38,12 @@ export interface SourceStatus {
 export interface EventSource {
   readonly name: string;
   readonly transport: Transport;
+  /**
+   * Deliveries the broker hands over before it waits for acknowledgements (AMQP: the prefetch);
+   * null when nothing bounds them (Redis pub/sub). Once that many wait for their commit, the
+   * source delivers nothing more until they are acknowledged.
+   */
+  readonly deliveryWindow: number | null;
   /** Starts consuming; connection failures are retried in the background with backoff. */
   start(handlers: SourceHandlers): void;
   /** Acknowledges deliveries whose contents were committed (in arrival order). */

@@ -40,6 +40,9 @@ interface AmqpToken {
 
 export class AmqpEventSource implements EventSource {
   readonly transport = 'amqp' as const;
+  get deliveryWindow(): number {
+    return this.prefetch;
+  }
   readonly name: string;
   readonly queue: string;
   private readonly prefetch: number;

@@ -29,6 +29,7 @@ export interface RedisEventSourceOptions {
 
 export class RedisEventSource implements EventSource {
   readonly transport = 'redis' as const;
+  readonly deliveryWindow = null;
   readonly name: string;
   private readonly kombu: KombuRedisOptions;
   private subscriber: Redis | null = null;
