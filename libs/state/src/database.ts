@@ -37,6 +37,8 @@ export interface Database {
   openReadPool(threads: number): ReadPool;
   /** Postgres schema named in the URL (created by the migrator), or null for the default. */
   readonly pgSchema: string | null;
+  /** Postgres only: the URL without its `schema` parameter, for a connection of one's own (LISTEN). */
+  readonly pgConnectionString: string | null;
   close(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
     description: `sqlite:${inMemory ? path : resolve(path)}`,
     sqlite,
     pgSchema: null,
+    pgConnectionString: null,
     openSqliteReader: () => (inMemory ? null : openReadOnlyConnection(path)),
     openReadPool: (threads) => {
       if (inMemory) return { db, close: async () => undefined };
@@ -144,7 +147,17 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
-  return { db, dialect: 'postgres', description: redactUrl(url), sqlite: null, pgSchema: schema, openSqliteReader: () => null, openReadPool: () => ({ db, close: async () => undefined }), close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    description: redactUrl(url),
+    sqlite: null,
+    pgSchema: schema,
+    pgConnectionString: parsed.toString(),
+    openSqliteReader: () => null,
+    openReadPool: () => ({ db, close: async () => undefined }),
+    close: () => db.destroy(),
+  };
 }
 
 function queryLogger(options: OpenDatabaseOptions): ((event: LogEvent) => void) | undefined {

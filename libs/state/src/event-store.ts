@@ -10,6 +10,7 @@ import type { StoredEvent } from './stored-event';
 import type { AppendInput, AppendReceipt, EventWriter } from './event-writer';
 import { withWriteTransaction } from './write-transaction';
 import { PreparedStatements } from './sqlite/prepared-statements';
+import { commitChannel, notifyCommit } from './postgres/commit-notifications';
 import { EventLogRepository } from './repositories/event-log.repository';
 import { TaskRepository, type TaskRecord } from './repositories/task.repository';
 import { WorkerRepository, type WorkerRecord } from './repositories/worker.repository';
@@ -40,12 +41,15 @@ export class EventStore implements EventWriter {
   private readonly workers: WorkerRepository;
   private readonly checkpoints: CheckpointRepository;
   private readonly projector: BatchProjector;
+  /** Postgres: the channel told of every commit that stored events (readers LISTEN on it). */
+  private readonly commitChannel: string | null;
 
   private constructor(
     readonly database: Database,
     readonly liveness: LivenessOptions,
   ) {
     const statements = database.sqlite ? new PreparedStatements(database.sqlite) : null;
+    this.commitChannel = database.dialect === 'postgres' ? commitChannel(database.pgSchema) : null;
     this.log = new EventLogRepository(statements);
     this.tasks = new TaskRepository(statements);
     this.workers = new WorkerRepository(statements);
@@ -75,6 +79,7 @@ export class EventStore implements EventWriter {
       const rejectedNew = input.rejected.length > 0 ? await this.log.storeRejected(trx, input.rejected) : [];
       await this.projector.project(trx, stored);
       await this.checkpoints.advanceSources(trx, sourceCheckpoints(stored));
+      if (this.commitChannel !== null && stored.length > 0) await notifyCommit(trx, this.commitChannel, stored[stored.length - 1]!.position);
       return { stored, duplicates: input.events.length - stored.length, rejectedNew };
     });
   }

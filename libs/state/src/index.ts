@@ -6,6 +6,7 @@ export type { StoredEvent } from './stored-event';
 export type { DB } from './schema';
 export { openDatabase, redactUrl, DatabaseUrlError, type Database, type DialectName, type ReadPool } from './database';
 export { migrateToLatest, MigrationError } from './migrate';
+export { CommitListener, commitChannel, type CommitListenerOptions } from './postgres/commit-notifications';
 export type { TaskRecord } from './repositories/task.repository';
 export type { WorkerRecord } from './repositories/worker.repository';
 export type { SourceCheckpoint } from './repositories/checkpoint.repository';
