@@ -16,12 +16,13 @@ function problems(env: Record<string, string>): string[] {
 describe('API configuration', () => {
   it('has working defaults: the collector\'s SQLite file, 4 reader threads', () => {
     const config = loadApiConfig({});
-    expect(config).toMatchObject({ databaseUrl: 'sqlite:data/celery-monitor.db', port: 4000, tailIntervalMs: 10, sqliteReaders: 4, maxPageSize: 500, defaultPageSize: 50 });
+    expect(config).toMatchObject({ databaseUrl: 'sqlite:data/celery-monitor.db', port: 4000, tailIntervalMs: 10, tailNotifiedIntervalMs: 1000, sqliteReaders: 4, maxPageSize: 500, defaultPageSize: 50 });
     expect(loadApiConfig({ CM_API_SQLITE_READERS: '0' }).sqliteReaders).toBe(0);
   });
 
   it('names the setting, the bad value and what is expected, every problem at once', () => {
     expect(problems({ CM_API_SQLITE_READERS: 'many' })).toEqual(['CM_API_SQLITE_READERS must be an integer from 0 to 64, got "many"']);
+    expect(problems({ CM_API_TAIL_NOTIFIED_INTERVAL_MS: 'soon' })).toEqual(['CM_API_TAIL_NOTIFIED_INTERVAL_MS must be an integer from 5 to 60000, got "soon"']);
     expect(problems({ CM_API_SQLITE_READERS: '-1', CM_DATABASE_URL: 'mysql://h/db', CM_API_TAIL_INTERVAL_MS: '1' })).toHaveLength(3);
     expect(problems({ CM_API_DEFAULT_PAGE_SIZE: '600' })).toEqual(['CM_API_DEFAULT_PAGE_SIZE (600) must not exceed CM_API_MAX_PAGE_SIZE (500)']);
   });

@@ -16,6 +16,8 @@ export interface ApiConfig {
   maxComplexity: number;
   /** How often the log tail is polled for new events (ms). */
   tailIntervalMs: number;
+  /** Postgres: how often it is polled while the collector's commit notifications arrive (ms). */
+  tailNotifiedIntervalMs: number;
   /** Events a subscriber may have waiting before it is told it fell behind. */
   subscriberBuffer: number;
   /** /readyz fails when the tail has not reached the log head for this long (seconds). */
@@ -40,6 +42,11 @@ export const API_SETTINGS: Record<Exclude<keyof ApiConfig, never>, { env: string
   maxDepth: { env: 'CM_API_MAX_DEPTH', default: '8', help: 'deepest query accepted' },
   maxComplexity: { env: 'CM_API_MAX_COMPLEXITY', default: '50000', help: 'largest estimated query cost accepted' },
   tailIntervalMs: { env: 'CM_API_TAIL_INTERVAL_MS', default: '10', help: 'event-log polling interval for subscriptions' },
+  tailNotifiedIntervalMs: {
+    env: 'CM_API_TAIL_NOTIFIED_INTERVAL_MS',
+    default: '1000',
+    help: "Postgres: event-log polling interval while the collector's commit notifications (LISTEN/NOTIFY) arrive; each notification polls at once",
+  },
   subscriberBuffer: { env: 'CM_API_SUBSCRIBER_BUFFER', default: '10000', help: 'events queued per subscriber before it is cut off' },
   readyMaxTailLagSeconds: { env: 'CM_API_READY_MAX_TAIL_LAG_SECONDS', default: '30', help: '/readyz bound on how far the log tail may trail' },
   sqliteReaders: {
@@ -82,6 +89,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     maxDepth: int('maxDepth', 2, 100),
     maxComplexity: int('maxComplexity', 10, 10_000_000),
     tailIntervalMs: int('tailIntervalMs', 5, 60_000),
+    tailNotifiedIntervalMs: int('tailNotifiedIntervalMs', 5, 60_000),
     subscriberBuffer: int('subscriberBuffer', 10, 10_000_000),
     readyMaxTailLagSeconds: int('readyMaxTailLagSeconds', 1, 86_400),
     sqliteReaders: int('sqliteReaders', 0, 64),

@@ -7,7 +7,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type O
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { Server as HttpServer } from 'node:http';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { LiveQueries, type Database } from '../../../../libs/state/src';
+import { LiveQueries, type CommitListener, type Database } from '../../../../libs/state/src';
 import type { AppLogger } from '../../../../libs/logging/src/logger';
 import { ApiMetrics } from '../api-metrics';
 import type { ApiConfig } from '../config';
@@ -15,9 +15,13 @@ import { API_CONFIG, DATABASE, LOGGER, TAIL_HEALTH } from '../tokens';
 import { LiveHub } from './live-hub';
 import { LiveResolver } from './live.resolver';
 import { LogTailer } from './log-tailer';
+import { listenForCommits } from './commit-wakeup';
 import { SubscriptionLimits } from './subscription-limits';
 import { GraphqlWsServer } from './graphql-ws-server';
 import { sharedSubscribe } from './shared-execution';
+
+/** Postgres: the collector announces its commits (NOTIFY); the tail polls on each. Null on SQLite. */
+const COMMIT_LISTENER = Symbol('COMMIT_LISTENER');
 
 @Module({})
 export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
@@ -25,6 +29,7 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
 
   constructor(
     @Inject(LogTailer) private readonly tailer: LogTailer,
+    @Inject(COMMIT_LISTENER) private readonly commits: CommitListener | null,
     @Inject(SubscriptionLimits) private readonly limits: SubscriptionLimits,
     @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
   ) {}
@@ -43,8 +48,14 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
           provide: LogTailer,
           inject: [LiveQueries, API_CONFIG, ApiMetrics, LOGGER],
           useFactory: (queries: LiveQueries, config: ApiConfig, metrics: ApiMetrics, logger: AppLogger) =>
-            new LogTailer(queries, { intervalMs: config.tailIntervalMs, onPosition: (p) => metrics.tailPosition.set(p), logger }),
+            new LogTailer(queries, {
+              intervalMs: config.tailIntervalMs,
+              notifiedIntervalMs: config.tailNotifiedIntervalMs,
+              onPosition: (p) => metrics.tailPosition.set(p),
+              logger,
+            }),
         },
+        { provide: COMMIT_LISTENER, inject: [DATABASE, LogTailer, LOGGER], useFactory: listenForCommits },
         { provide: TAIL_HEALTH, useExisting: LogTailer },
         {
           provide: LiveHub,
@@ -60,6 +71,7 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
 
   async onModuleInit(): Promise<void> {
     await this.tailer.start();
+    this.commits?.start();
   }
 
   /** Serves graphql-ws on /graphql once the schema exists (before the server listens). */
@@ -75,6 +87,7 @@ export class LiveModule implements OnModuleInit, OnApplicationBootstrap, OnModul
 
   async onModuleDestroy(): Promise<void> {
     await this.wsServer?.close();
+    await this.commits?.stop();
     await this.tailer.stop();
   }
 }

@@ -6,6 +6,9 @@
  * When some subscriber wants task or worker updates, each page comes with the rows its events
  * touched — one batched statement per kind of row, events and rows read from one snapshot.
  * Several API replicas (Postgres) each run their own tail; nothing is shared between them.
+ *
+ * Where the writer announces its commits (Postgres NOTIFY, see CommitListener), logGrew() polls at
+ * once, and while those announcements arrive the interval is only a safety net (notifiedIntervalMs).
  */
 import type { LiveBatch, LiveQueries, LiveReadNeeds, RowUpdate, StoredEvent, TaskRecord, WorkerRecord } from '../../../../libs/state/src';
 import type { TailHealth } from '../tokens';
@@ -33,7 +36,10 @@ export interface TailerLogger {
 }
 
 export interface LogTailerOptions {
+  /** Polling interval (ms) while nothing announces commits. */
   intervalMs: number;
+  /** Polling interval (ms) while commit notifications arrive (default intervalMs). */
+  notifiedIntervalMs?: number;
   /** Events read per statement (default 1000); a full page is followed at once by the next. */
   pageSize?: number;
   /** Called with the tail position after each page (for the tailPosition gauge). */
@@ -53,6 +59,9 @@ export class LogTailer implements TailHealth {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A commit was announced while a poll ran: poll again right after it. */
+  private pollAgain = false;
+  private notified = false;
   private failures = 0;
 
   constructor(
@@ -94,7 +103,27 @@ export class LogTailer implements TailHealth {
     if (this.currentAt === null) return null;
     const behindMs = this.now() - this.currentAt;
     // A healthy tail confirms it is current every interval; allow a few missed polls before saying it lags.
-    return behindMs <= Math.max(1000, 3 * this.options.intervalMs) ? 0 : behindMs / 1000;
+    return behindMs <= Math.max(1000, 3 * this.intervalMs()) ? 0 : behindMs / 1000;
+  }
+
+  /** The writer announced a commit: poll now instead of at the next interval. */
+  logGrew(): void {
+    if (this.wake) this.wake();
+    else this.pollAgain = true;
+  }
+
+  /**
+   * Whether commit announcements arrive (true once listening, false when that connection is lost):
+   * while they do, polls are only a safety net, every notifiedIntervalMs. Either way, poll now
+   * (commits announced while nobody listened were missed).
+   */
+  commitNotifications(arriving: boolean): void {
+    this.notified = arriving;
+    this.logGrew();
+  }
+
+  private intervalMs(): number {
+    return this.notified ? (this.options.notifiedIntervalMs ?? this.options.intervalMs) : this.options.intervalMs;
   }
 
   get subscriberCount(): number {
@@ -153,6 +182,7 @@ export class LogTailer implements TailHealth {
   private async run(): Promise<void> {
     while (this.running) {
       let full = false;
+      this.pollAgain = false;
       try {
         full = await this.poll();
         this.failures = 0;
@@ -164,7 +194,8 @@ export class LogTailer implements TailHealth {
       }
       if (!this.running) break;
       // Behind: go on at once (after letting other work run). Current: wait an interval; failing: back off up to 1 s.
-      const delay = full ? 0 : this.failures > 0 ? Math.min(1000, this.options.intervalMs * 2 ** Math.min(this.failures, 10)) : this.options.intervalMs;
+      const delay =
+        full || this.pollAgain ? 0 : this.failures > 0 ? Math.min(1000, this.options.intervalMs * 2 ** Math.min(this.failures, 10)) : this.intervalMs();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => ((this.wake = null), resolve()), delay);
         this.wake = () => (clearTimeout(timer), (this.wake = null), resolve());
