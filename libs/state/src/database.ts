@@ -8,7 +8,7 @@ import * as pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DB } from './schema';
-import { withPreparedStatements } from './sqlite/prepared-statements';
+import { PreparedStatements, withPreparedStatements } from './sqlite/prepared-statements';
 import { openReadOnlyConnection } from './sqlite/read-only-connection';
 import { ThreadedReadDialect } from './sqlite/threaded-read-dialect';
 import { WalCheckpointer } from './sqlite/wal-checkpointer';
@@ -22,6 +22,8 @@ export interface Database {
   readonly description: string;
   /** The raw better-sqlite3 handle (SQLite only): used by the SQLite fast paths of repositories. */
   readonly sqlite: BetterSqlite3.Database | null;
+  /** SQLite only: the prepared statements of that handle, shared by Kysely and the repositories' fast paths. */
+  readonly sqliteStatements: PreparedStatements | null;
   /**
    * SQLite file only: opens another connection to the same file that only reads, for a long scan
    * that must not hold the shared connection (everything else would wait for it). The caller
@@ -96,7 +98,8 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
   sqlite.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withPreparedStatements(sqlite) }), log: queryLogger(options) });
+  const statements = new PreparedStatements(sqlite);
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withPreparedStatements(statements) }), log: queryLogger(options) });
   let checkpointer: WalCheckpointer | null = null;
   if (options.sqliteCheckpoint === 'background' && !inMemory) {
     checkpointer = new WalCheckpointer(sqlite, resolve(path), {
@@ -111,6 +114,7 @@ function openSqlite(url: string, options: OpenDatabaseOptions): Database {
     dialect: 'sqlite',
     description: `sqlite:${inMemory ? path : resolve(path)}`,
     sqlite,
+    sqliteStatements: statements,
     pgSchema: null,
     pgConnectionString: null,
     openSqliteReader: () => (inMemory ? null : openReadOnlyConnection(path)),
@@ -152,6 +156,7 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     dialect: 'postgres',
     description: redactUrl(url),
     sqlite: null,
+    sqliteStatements: null,
     pgSchema: schema,
     pgConnectionString: parsed.toString(),
     openSqliteReader: () => null,

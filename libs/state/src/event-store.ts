@@ -9,7 +9,6 @@ import { migrateToLatest } from './migrate';
 import type { StoredEvent } from './stored-event';
 import type { AppendInput, AppendReceipt, EventWriter } from './event-writer';
 import { withWriteTransaction } from './write-transaction';
-import { PreparedStatements } from './sqlite/prepared-statements';
 import { commitChannel, notifyCommit } from './postgres/commit-notifications';
 import { EventLogRepository } from './repositories/event-log.repository';
 import { TaskRepository, type TaskRecord } from './repositories/task.repository';
@@ -48,7 +47,7 @@ export class EventStore implements EventWriter {
     readonly database: Database,
     readonly liveness: LivenessOptions,
   ) {
-    const statements = database.sqlite ? new PreparedStatements(database.sqlite) : null;
+    const statements = database.sqliteStatements;
     this.commitChannel = database.dialect === 'postgres' ? commitChannel(database.pgSchema) : null;
     this.log = new EventLogRepository(statements);
     this.tasks = new TaskRepository(statements);

@@ -66,7 +66,7 @@ describe('PreparedStatements', () => {
     const prepared: string[] = [];
     const original = c.prepare.bind(c);
     c.prepare = ((text: string) => (prepared.push(text), original(text))) as typeof c.prepare;
-    const db = new Kysely<{ t: { id: Generated<number>; v: string } }>({ dialect: new SqliteDialect({ database: withPreparedStatements(c) }) });
+    const db = new Kysely<{ t: { id: Generated<number>; v: string } }>({ dialect: new SqliteDialect({ database: withPreparedStatements(new PreparedStatements(c)) }) });
     for (const v of ['a', 'b', 'c']) await db.insertInto('t').values({ v }).execute();
     for (let i = 0; i < 3; i++) expect(await db.selectFrom('t').select('v').where('id', '=', 2).execute()).toEqual([{ v: 'b' }]);
     const n = await sql<{ n: number }>`select count(*) as n from t`.execute(db);

@@ -37,14 +37,13 @@ export class PreparedStatements {
 }
 
 /**
- * The connection as Kysely's SqliteDialect sees it, with `prepare` served from a
+ * The connection as Kysely's SqliteDialect sees it, with `prepare` served from its
  * PreparedStatements. Kysely runs one query at a time per connection (its own mutex), so a
  * statement is never in use twice at once.
  */
-export function withPreparedStatements(connection: BetterSqlite3.Database, max = DEFAULT_MAX_STATEMENTS): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
-  const statements = new PreparedStatements(connection, max);
+export function withPreparedStatements(statements: PreparedStatements): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
   return {
     prepare: (sql) => statements.get(sql),
-    close: () => connection.close(),
+    close: () => statements.connection.close(),
   };
 }
