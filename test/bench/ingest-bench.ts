@@ -23,6 +23,7 @@ import { generateWorkload, pythonJson, type Workload } from './workload';
 const REPO = resolve(__dirname, '../../..');
 const env = process.env;
 const EVENTS = Number(env.BENCH_EVENTS ?? 200_000);
+const SINGLE_TASK_EVENTS = env.BENCH_SINGLE_EVENTS === '1';
 const AMQP_URL = env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_BASE = (env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\/\d*$/, '');
 // Not db 0: the channels are /<db>.celeryev/*, so other collectors and tests on this Redis
@@ -341,7 +342,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node}, SQLite ${machine.sqlite}, RabbitMQ ${machine.rabbitmq}, Redis ${machine.redis}`);
 
   const genStart = Date.now();
-  const workload = generateWorkload({ totalEvents: EVENTS });
+  const workload = generateWorkload({ totalEvents: EVENTS, singleTaskEvents: SINGLE_TASK_EVENTS });
   const taskMulti = workload.messages.filter((m) => m.routingKey === 'task.multi').length;
   log(`workload: ${workload.events} events in ${workload.messages.length} messages (${taskMulti} task.multi), ${(workload.bodyBytes / 1024 / 1024).toFixed(1)} MiB, generated in ${((Date.now() - genStart) / 1000).toFixed(1)} s`);
 

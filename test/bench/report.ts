@@ -153,7 +153,7 @@ export function markdownSection(r: BenchResults): string {
     .map(([t, c]) => `${t} ${n0(c)}`)
     .join(', ');
   lines.push(
-    `Workload: ${n0(w.events)} events from ${w.workers} workers in ${n0(w.messages)} messages (${n0(w.taskMultiMessages)} \`task.multi\` arrays of ≤ 24 events, ${n0(w.singleMessages)} single \`worker.heartbeat\`/\`task.sent\` messages), ${n0(w.bodyBytes / w.events)} body bytes per event; ${types}.`,
+    `Workload: ${n0(w.events)} events from ${w.workers} workers in ${n0(w.messages)} messages (${n0(w.taskMultiMessages)} \`task.multi\` arrays of ≤ 24 events, ${n0(w.singleMessages)} single-event messages), ${n0(w.bodyBytes / w.events)} body bytes per event; ${types}.`,
   );
   lines.push('');
   lines.push('### Targets');
@@ -278,7 +278,8 @@ Benchmark traffic never goes through \`celeryev\` (a private exchange feeds the 
 traffic uses db 15's channels, so other consumers on the shared brokers do not see it.
 
 Knobs (environment): \`BENCH_EVENTS\` (200000), \`BENCH_REDIS_RATES\` (5000,10000,15000,20000),
-\`BENCH_REDIS_SECONDS\` (10), \`BENCH_REDIS_DB\` (15), \`BENCH_PROFILE\` (auto; 1 always; 0 never),
+\`BENCH_REDIS_SECONDS\` (30), \`BENCH_REDIS_DB\` (15), \`BENCH_SINGLE_EVENTS\` (0; 1: the drained workload sends every
+task event in a message of its own, as solo, threads and eventlet pools do), \`BENCH_PROFILE\` (auto; 1 always; 0 never),
 \`BENCH_PHASES\` (bare,collector,redis), \`BENCH_WRITE\` (1: update this file), \`BENCH_QUIET_WAIT_S\`
 (60: longest wait before each phase for the shared machine to be at most \`BENCH_QUIET_BUSY_PCT\`
 (15) % busy). Any \`CM_*\` variable set when running is passed to the collector and named in the

@@ -28,6 +28,12 @@ export interface WorkloadOptions {
   /** Epoch seconds of the first simulated event (default: now − 120 s). */
   startTimestamp?: number;
   seed?: number;
+  /**
+   * Every task event in a message of its own (routing key `task.received`, …), as a worker sends
+   * them without the event loop's buffering (solo, threads or eventlet pools): the costliest
+   * shape per event. Default false (task.multi flushes).
+   */
+  singleTaskEvents?: boolean;
 }
 
 export interface WorkloadMessage {
@@ -258,6 +264,11 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       if (e.type === 'task-succeeded' || e.type === 'task-failed' || e.type === 'task-retried') {
         active = Math.max(0, active - 1);
         processed += 1;
+      }
+      if (options.singleTaskEvents) {
+        const body = Buffer.from(pythonJson(celeryEvent(w.hostname, w.pid, clock, e, e.fields)), 'utf8');
+        timed.push({ at: e.timestamp, message: { routingKey: e.type.replace('-', '.'), hostname: w.hostname, body, events: 1 } });
+        continue;
       }
       buffer.push(celeryEvent(w.hostname, w.pid, clock, e, e.fields));
       if (buffer.length >= bufferLimit) flush(e.timestamp);
