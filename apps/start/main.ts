@@ -5,18 +5,23 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { resolveStartSettings } from './src/start-settings';
 
-const collectorPort = process.env.CM_HTTP_PORT ?? '9808';
+const args = process.argv.slice(2);
+/** Null: the collector's configuration is invalid (or --help): the collector says so and exits. */
+const settings = resolveStartSettings(args, process.env);
 const children: ChildProcess[] = [];
 let stopping = false;
 
 function start(name: string, script: string): ChildProcess {
-  const child = spawn(process.execPath, [resolve(__dirname, script), ...(name === 'collector' ? process.argv.slice(2) : [])], {
+  const child = spawn(process.execPath, [resolve(__dirname, script), ...(name === 'collector' ? args : [])], {
     stdio: 'inherit',
-    env: { ...process.env, CM_HTTP_PORT: collectorPort },
+    env: { ...process.env, ...(name === 'api' ? settings?.apiEnv : {}) },
   });
   child.on('exit', (code, signal) => {
-    if (!stopping) {
+    if (!stopping && settings === null) {
+      stop(code ?? 1); // it reported its invalid configuration (or printed --help) itself
+    } else if (!stopping) {
       process.stderr.write(`${JSON.stringify({ level: 'error', service: 'celery-monitor', msg: `${name} exited (${signal ?? code}); stopping the rest` })}\n`);
       stop(code ?? 1);
     }
@@ -33,8 +38,7 @@ function stop(code: number): void {
   for (const child of children) child.once('exit', () => --remaining === 0 && process.exit(code));
 }
 
-async function waitForCollector(): Promise<void> {
-  const url = `http://127.0.0.1:${collectorPort}/healthz`;
+async function waitForCollector(url: string): Promise<void> {
   for (let i = 0; i < 600 && !stopping; i += 1) {
     try {
       if ((await fetch(url)).ok) return;
@@ -49,7 +53,7 @@ async function waitForCollector(): Promise<void> {
 process.once('SIGTERM', () => stop(0));
 process.once('SIGINT', () => stop(0));
 start('collector', '../collector/main.js');
-waitForCollector().then(
+if (settings) waitForCollector(settings.healthUrl).then(
   () => start('api', '../api/main.js'),
   (error: unknown) => {
     process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: String(error) })}\n`);
