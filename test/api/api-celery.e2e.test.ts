@@ -66,29 +66,34 @@ describe.each(DIALECTS)('API over a collector fed by real Celery on %s', (dialec
     await db?.drop();
   });
 
-  it('streams a task going RECEIVED → STARTED → SUCCESS live, and queries return what happened', async () => {
+  it('streams tasks going PENDING → RECEIVED → STARTED → SUCCESS live (a fast one too), and queries return what happened', async () => {
     type Update = { taskUpdated: { position: number; task: { uuid: string; state: string; worker: string | null } } };
     const live = subscribe<Update>(client, 'subscription ($f: TaskFilter) { taskUpdated(filter: $f) { position task { uuid state worker } } }', {
-      f: { queues: [], names: ['sleep'] },
+      f: { queues: [], names: ['sleep', 'add'] },
     });
     await new Promise((resolve) => setTimeout(resolve, 300)); // the subscription is registered
     // The worker (concurrency 1) is busy with the first sleep, so the second waits as RECEIVED.
-    const [, target] = await sendTasks(BROKER, [
+    // The add after them runs in a few milliseconds: its events mostly reach one commit together,
+    // and its updates must still show each state it went through.
+    const [, target, fast] = await sendTasks(BROKER, [
       { name: 'sleep', args: [1.5], queue: celeryQueue },
       { name: 'sleep', args: [1], queue: celeryQueue },
+      { name: 'add', args: [2, 3], queue: celeryQueue },
     ]);
-    await waitFor(() => live.items.some((u) => u.taskUpdated.task.uuid === target && u.taskUpdated.task.state === 'SUCCESS') || undefined, {
+    await waitFor(() => live.items.some((u) => u.taskUpdated.task.uuid === fast && u.taskUpdated.task.state === 'SUCCESS') || undefined, {
       timeoutMs: 20_000,
-      description: `SUCCESS update of task ${target}`,
+      description: `SUCCESS update of task ${fast}`,
     });
     live.dispose();
     expect(live.errors).toEqual([]);
     const mine = live.items.map((u) => u.taskUpdated).filter((u) => u.task.uuid === target);
     const states = mine.map((u) => u.task.state).filter((s, i, all) => i === 0 || all[i - 1] !== s);
-    expect(states).toEqual(['RECEIVED', 'STARTED', 'SUCCESS']);
+    expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']); // PENDING: the client's task-sent
     const positions = mine.map((u) => u.position);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(mine.at(-1)!.task.worker).toBe(nodeName);
+    const fastStates = live.items.map((u) => u.taskUpdated).filter((u) => u.task.uuid === fast).map((u) => u.task.state);
+    expect(fastStates.filter((s, i, all) => i === 0 || all[i - 1] !== s)).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']);
 
     const { data, errors } = await api.graphql<{ task: { state: string; name: string; args: string; worker: string; runtime: number; timeline: { type: string }[] } }>(
       `query ($id: ID!) { task(uuid: $id) { state name args worker runtime timeline { type } } }`,
@@ -103,7 +108,7 @@ describe.each(DIALECTS)('API over a collector fed by real Celery on %s', (dialec
       { h: nodeName },
     );
     expect(workerAnswer.data!.worker).toMatchObject({ status: 'ONLINE', swIdent: 'py-celery' });
-    expect(workerAnswer.data!.worker.taskCounts).toEqual(expect.arrayContaining([{ state: 'SUCCESS', count: 2 }]));
+    expect(workerAnswer.data!.worker.taskCounts).toEqual(expect.arrayContaining([{ state: 'SUCCESS', count: 3 }])); // 2 sleeps + the add
   });
 
   it('resumes the events subscription after a reconnect without a gap or a duplicate', async () => {
@@ -123,7 +128,7 @@ describe.each(DIALECTS)('API over a collector fed by real Celery on %s', (dialec
       const { data } = await api.graphql<{ tasks: { edges: unknown[] } }>('query ($f: TaskFilter) { tasks(filter: $f, first: 50) { edges { cursor } } }', {
         f: { states: ['SUCCESS'], queues: [celeryQueue] },
       });
-      return (data?.tasks.edges.length ?? 0) >= 8 || undefined; // 2 sleeps + 6 adds
+      return (data?.tasks.edges.length ?? 0) >= 9 || undefined; // 2 sleeps + 7 adds
     }, { timeoutMs: 20_000, description: 'all tasks stored' });
 
     const resumed = subscribe<Ev>(client, 'subscription ($f: EventFilter, $a: Float) { events(filter: $f, afterPosition: $a) { position type uuid } }', {
@@ -166,7 +171,7 @@ describe.each(DIALECTS)('API over a collector fed by real Celery on %s', (dialec
     }
     const walked = pages.flatMap((p) => p.edges.map((e) => e.node.uuid));
     expect(new Set(walked).size).toBe(walked.length);
-    expect(walked).toHaveLength(8); // the 8 tasks present before the walk, none twice, none skipped
+    expect(walked).toHaveLength(9); // the 9 tasks present before the walk, none twice, none skipped
     for (const id of arrived) expect(walked).not.toContain(id); // newer tasks land before the cursor
 
     const bad = await api.graphql(query, { f: { states: [''] } });

@@ -137,11 +137,16 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     expect(other.items).toEqual([]);
     expect(all.items).toHaveLength(3);
 
-    // Catch-up: the updates implied by the events after a position, with the row as it is now.
+    // Catch-up: the updates implied by the events after a position, every state the task went
+    // through, the newest with the row as it is now.
     const replay = collect<{ position: number; task: { state: string } }>(c, 'taskUpdated', 'subscription($a: Float) { taskUpdated(afterPosition: $a, filter: {names: ["app.live"]}) { position task { state } } }', { a: received! - 1 });
-    await replay.waitFor(1);
+    await replay.waitFor(3);
     await sleep(100);
-    expect(replay.items).toEqual([{ position: succeeded, task: { state: 'SUCCESS' } }]);
+    expect(replay.items).toEqual([
+      { position: received, task: { state: 'RECEIVED' } },
+      { position: started, task: { state: 'STARTED' } },
+      { position: succeeded, task: { state: 'SUCCESS' } },
+    ]);
     for (const s of [all, done, other, replay]) s.stop();
     await opened('taskUpdated', 0);
   });

@@ -2,10 +2,11 @@
  * The three kinds of live subscription as LiveFeeds: what each takes from a tail page, how each
  * catches up from the log, and the GraphQL values it yields.
  *
- * taskUpdated / workerUpdated yield at most one update per row per page: the row after the newest
- * of the page's events touching it (read in the same snapshot as the events). While catching up
- * (afterPosition), the row is the row as it is at the time of the read — possibly already
- * reflecting later events, whose own updates follow.
+ * taskUpdated / workerUpdated yield per row and page the row after the newest of the page's events
+ * touching it (read in the same snapshot as the events); taskUpdated also yields, before it, the
+ * row after each earlier event of the page that changed the task's state (LiveQueries.batch). While
+ * catching up (afterPosition), the newest row is the row as it is at the time of the read —
+ * possibly already reflecting later events, whose own updates follow.
  */
 import type { LiveQueries, RowUpdate, StoredEvent, TaskRecord, WorkerRecord } from '../../../../libs/state/src';
 import type { EventModel } from '../events/event.model';

@@ -54,10 +54,12 @@ export class LiveResolver {
   @Subscription(() => TaskUpdateModel, {
     name: 'taskUpdated',
     description:
-      'Tasks as they change: the task row after the newest event that changed it, at most one update per task per poll of the log ' +
-      '(CM_API_TAIL_INTERVAL_MS). The filter applies to that row: states, names, workers, sources, queues, rootId, parentId ' +
+      'Tasks as they change: per poll of the log (CM_API_TAIL_INTERVAL_MS), the task row after the newest event that changed it, ' +
+      'preceded by the row after each earlier event of that poll that changed its state, so every state a task went through is seen ' +
+      '(PENDING, RECEIVED, STARTED, SUCCESS even when one commit holds them all); position is the event after which the row stood so. ' +
+      'The filter applies to each row: states, names, workers, sources, queues, rootId, parentId ' +
       '(time ranges, runtime and search are refused with BAD_USER_INPUT: use the tasks query). While catching up from afterPosition, ' +
-      'each task changed after it comes once per page of the log with its row as it is now (it may already show later events, whose updates follow). ' +
+      "a task's newest update per page of the log carries its row as it is now (it may already show later events, whose updates follow). " +
       RESUME,
     resolve: identity,
   })

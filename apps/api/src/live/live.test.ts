@@ -243,19 +243,25 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect((await take(failures, 1))[0]!.position).toBe(f);
   });
 
-  it('reads the task rows touched by a page in one batched statement, one update per task (the newest)', async () => {
+  it('reads the task rows touched by a page in one batched statement: per task the newest row, after the row at each state it went through', async () => {
     await tailer.init();
     const sub = hub.subscribe(taskUpdatesFeed(queries, { names: ['app.add'] }));
     const events = Array.from({ length: 50 }, (_, i) => successfulTask(`task-${i}`, T0 + i, 'celery@w1', i % 5 === 0 ? 'app.mul' : 'app.add')).flat();
     const stored = await append(events);
     statements.length = 0;
     await tailer.poll();
-    // Probe, then one snapshot: begin, events, tasks, commit — whatever the number of events.
+    // Probe, then one snapshot: begin, events, tasks, the earlier events of tasks with several
+    // in the page (by position), commit — whatever the number of events.
     expect(statements.filter((s) => /from "tasks"/.test(s))).toHaveLength(1);
-    expect(statements.length).toBeLessThanOrEqual(5);
-    const updates = await take(sub, 40);
-    expect(updates.map((u) => u.task.name)).toEqual(Array(40).fill('app.add'));
-    expect(updates.every((u) => u.task.state === 'SUCCESS' && u.task.lastPosition === u.position)).toBe(true);
+    expect(statements.length).toBeLessThanOrEqual(6);
+    const updates = await take(sub, 160);
+    expect(updates.map((u) => u.task.name)).toEqual(Array(160).fill('app.add'));
+    const byTask = new Map<string, string[]>();
+    for (const u of updates) byTask.set(u.task.uuid, [...(byTask.get(u.task.uuid) ?? []), u.task.state]);
+    expect(byTask.size).toBe(40);
+    for (const states of byTask.values()) expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']);
+    // Each row is the row as it stood after its event.
+    expect(updates.every((u) => u.task.lastPosition === u.position)).toBe(true);
     const positions = updates.map((u) => u.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(positions.at(-1)).toBe(stored.at(-1));
@@ -276,8 +282,30 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     const polling = tailer.poll(); // starts reading without task rows
     const sub = hub.subscribe(taskUpdatesFeed(queries, null)); // joins before the read returns
     await polling;
-    const [u] = await take(sub, 1);
-    expect(u).toMatchObject({ position: p! + 1, task: { uuid: 'joined', state: 'RECEIVED' } });
+    const [sent, received] = await take(sub, 2);
+    expect(sent).toMatchObject({ position: p!, task: { uuid: 'joined', state: 'PENDING' } });
+    expect(received).toMatchObject({ position: p! + 1, task: { uuid: 'joined', state: 'RECEIVED' } });
+  });
+
+  it('task updates follow each state change across pages, and skip events that change no state', async () => {
+    await tailer.init();
+    const sub = hub.subscribe(taskUpdatesFeed(queries, null));
+    const [sent, received, started, succeeded] = successfulTask('x', T0);
+    const first = await append([sent!, received!]);
+    await tailer.poll();
+    // Out of position order: task-started is stored before the task-received that precedes it.
+    const second = await append([started!, event({ type: 'task-received', hostname: 'celery@w1', uuid: 'x', name: 'app.add', timestamp: T0 + 0.015, clock: 9 })]);
+    await tailer.poll();
+    const third = await append([succeeded!]);
+    await tailer.poll();
+    expect((await take(sub, 5)).map((u) => [u.position, u.task.state])).toEqual([
+      [first[0], 'PENDING'],
+      [first[1], 'RECEIVED'],
+      [second[0], 'STARTED'],
+      [second[1], 'STARTED'], // the page's newest row: a late task-received changes no state but is its newest event
+      [third[0], 'SUCCESS'],
+    ]);
+    expect(await nothingWithin(sub, 30)).toBe(true);
   });
 
   it('worker updates: heartbeats and task events, filtered by status, source and hostname glob', async () => {
@@ -299,7 +327,12 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     await tailer.start();
     const sub = hub.subscribe(taskUpdatesFeed(queries, { workers: ['celery@w2'] }), before.at(-1));
     const fromW1 = hub.subscribe(taskUpdatesFeed(queries, { workers: ['celery@w1'], states: ['SUCCESS'] }), 0);
-    expect((await take(sub, 1)).map((u) => [u.position, u.task.uuid, u.task.state])).toEqual([[b.at(-1), 'b', 'SUCCESS']]);
+    // b's task-sent (a client's event) has no worker yet: its PENDING row does not match.
+    expect((await take(sub, 3)).map((u) => [u.position, u.task.uuid, u.task.state])).toEqual([
+      [b[1], 'b', 'RECEIVED'],
+      [b[2], 'b', 'STARTED'],
+      [b.at(-1), 'b', 'SUCCESS'],
+    ]);
     expect((await take(fromW1, 2)).map((u) => [u.position, u.task.uuid])).toEqual([
       [before.at(-1), 'old'],
       [a.at(-1), 'a'],

@@ -1,6 +1,7 @@
 /**
  * Reads behind the API's live subscriptions: the log after a position (optionally bounded and
- * filtered), and the task and worker rows a page of events touched, as one update per row.
+ * filtered), and the task and worker rows a page of events touched: one update per row, plus one
+ * per state a task went through within the page.
  *
  * Writers serialise and positions become visible in commit order, so reading `position > last`
  * page after page never skips an event.
@@ -12,6 +13,7 @@ import type { DB } from '../schema';
 import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
 import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
+import { mergeTaskEvent } from '../projections/task-merge';
 import { eventsSource } from './events-of-tasks';
 
 /** Criteria on the event columns; every given one must hold (an empty list is no criterion). */
@@ -28,7 +30,10 @@ export interface LiveReadNeeds {
   workers: boolean;
 }
 
-/** A row as it stood after the event at `position` (the newest event of the page touching it). */
+/**
+ * A row as it stood after the event at `position`: the newest event of the page touching it, or
+ * (tasks only) an earlier event of the page after which the task's state had changed.
+ */
 export interface RowUpdate<R> {
   position: number;
   row: R;
@@ -37,7 +42,12 @@ export interface RowUpdate<R> {
 export interface LiveBatch {
   /** Events after the position, in position order. */
   events: StoredEvent[];
-  /** One update per task the page's task events touched, in position order (when asked for). */
+  /**
+   * Per task the page's task events touched, in position order (when asked for): the row after
+   * the newest of them, preceded by the row after each earlier one that changed the task's state
+   * (a page holding task-received, task-started and task-succeeded of one task yields RECEIVED,
+   * STARTED and SUCCESS, never only the last).
+   */
   taskUpdates: RowUpdate<TaskRecord>[];
   /** One update per worker the page's worker events touched, in position order (when asked for). */
   workerUpdates: RowUpdate<WorkerRecord>[];
@@ -119,7 +129,52 @@ export class LiveQueries {
   private async taskUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
     const last = lastPositionBy(events, isTaskEvent, (e) => e.uuid!);
     const rows = await this.tasksByUuids([...last.keys()], db);
-    return updatesOf(last, rows);
+    const updates = updatesOf(last, rows);
+    const transitions = await this.stateTransitions(events, rows, db);
+    if (transitions.length === 0) return updates;
+    return [...updates, ...transitions].sort((a, b) => a.position - b.position);
+  }
+
+  /**
+   * For each task with several events in the page: the row after each of them but the newest at
+   * which the state changed, folded from the task's own events in the log up to that position
+   * (the log is complete, so the fold is the row the collector had projected then). One read of
+   * those events by position, found through the rows' `event_positions`.
+   */
+  private async stateTransitions(events: readonly StoredEvent[], rows: ReadonlyMap<string, TaskRecord>, db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
+    const inPage = new Map<string, number[]>();
+    for (const e of events) {
+      if (!isTaskEvent(e)) continue;
+      const list = inPage.get(e.uuid!);
+      if (list) list.push(e.position);
+      else inPage.set(e.uuid!, [e.position]);
+    }
+    const pageEnd = events[events.length - 1]!.position;
+    const wanted: number[] = [];
+    const earlier = new Map<string, Set<number>>();
+    for (const [uuid, positions] of inPage) {
+      const row = rows.get(uuid);
+      if (positions.length < 2 || row === undefined) continue;
+      earlier.set(uuid, new Set(positions.slice(0, -1)));
+      for (const p of row.event_positions.split(',')) if (Number(p) <= pageEnd) wanted.push(Number(p));
+    }
+    if (wanted.length === 0) return [];
+    const history: StoredEvent[] = [];
+    for (let i = 0; i < wanted.length; i += IN_CHUNK) {
+      const chunk = await db.selectFrom('events').selectAll().where('position', 'in', wanted.slice(i, i + IN_CHUNK)).execute();
+      for (const r of chunk) history.push(toStoredEvent(r));
+    }
+    history.sort((a, b) => a.position - b.position);
+    const folded = new Map<string, TaskRecord>();
+    const transitions: RowUpdate<TaskRecord>[] = [];
+    for (const e of history) {
+      if (!isTaskEvent(e)) continue;
+      const before = folded.get(e.uuid!);
+      const row = mergeTaskEvent(before, e) as TaskRecord;
+      folded.set(e.uuid!, row);
+      if (earlier.get(e.uuid!)?.has(e.position) && row.state !== before?.state) transitions.push({ position: e.position, row });
+    }
+    return transitions;
   }
 
   private async workerUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<WorkerRecord>[]> {
