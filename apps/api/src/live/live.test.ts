@@ -308,6 +308,20 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(await nothingWithin(sub, 30)).toBe(true);
   });
 
+  it('a task with more than 1,000 stored events gets only its newest row per page (its history is not re-read on every poll)', async () => {
+    const received = () => event({ type: 'task-received', hostname: 'celery@w1', uuid: 'busy', name: 'app.long', timestamp: (t += 0.001), clock: ++clock });
+    for (let i = 0; i < 4; i++) await append(Array.from({ length: 250 }, received)); // 1,000 events of one task
+    await tailer.init(); // from the head: the tail reads only what follows
+    const sub = hub.subscribe(taskUpdatesFeed(queries, null));
+    await append([
+      event({ type: 'task-started', hostname: 'celery@w1', uuid: 'busy', timestamp: (t += 0.001), clock: ++clock }),
+      event({ type: 'task-succeeded', hostname: 'celery@w1', uuid: 'busy', result: '1', runtime: 0.1, timestamp: (t += 0.001), clock: ++clock }),
+    ]);
+    await tailer.poll();
+    expect((await take(sub, 1)).map((u) => u.task.state)).toEqual(['SUCCESS']);
+    expect(await nothingWithin(sub, 30)).toBe(true); // no STARTED row before it
+  });
+
   it('worker updates: heartbeats and task events, filtered by status, source and hostname glob', async () => {
     await tailer.start();
     const web = hub.subscribe(workerUpdatesFeed(queries, { hostname: 'celery@web-*', status: ['online' as never] }));

@@ -66,6 +66,11 @@ export interface LiveBatchOptions {
 
 /** Above this many keys an IN list is split (bound parameters stay far below both dialects' limits). */
 const IN_CHUNK = 1000;
+/**
+ * A task with more stored events than this (custom task events by the thousand, say) gets only
+ * its newest row per page: re-reading its whole history on every poll would cost too much.
+ */
+const MAX_TRANSITION_HISTORY = 1000;
 
 export class LiveQueries {
   constructor(private readonly database: Pick<Database, 'db'>) {}
@@ -155,8 +160,10 @@ export class LiveQueries {
     for (const [uuid, positions] of inPage) {
       const row = rows.get(uuid);
       if (positions.length < 2 || row === undefined) continue;
+      const history = row.event_positions.split(',').map(Number).filter((p) => p <= pageEnd);
+      if (history.length > MAX_TRANSITION_HISTORY) continue;
       earlier.set(uuid, new Set(positions.slice(0, -1)));
-      for (const p of row.event_positions.split(',')) if (Number(p) <= pageEnd) wanted.push(Number(p));
+      wanted.push(...history);
     }
     if (wanted.length === 0) return [];
     const history: StoredEvent[] = [];
