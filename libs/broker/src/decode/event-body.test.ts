@@ -24,6 +24,38 @@ function onlyRejection(result: DecodeResult, body: Buffer | string, meta: Partia
   return r;
 }
 
+describe("decodeEventBody: Python's NaN / Infinity (json.dumps allow_nan)", () => {
+  const started = JSON.stringify(EVENTS['task-started']);
+
+  it('a single event with timestamp NaN is bad-timestamp, kept whole, not not-json', () => {
+    const text = '{"type": "task-succeeded", "hostname": "w1@lab", "uuid": "u", "timestamp": NaN}';
+    const r = onlyRejection(decode(text), text);
+    expect(r.reason).toBe('bad-timestamp');
+    expect(r.detail).toBe(`field "timestamp" holds NaN, a number JSON cannot carry (Python's json.dumps writes it with allow_nan)`);
+  });
+
+  it('one element of a task.multi with Infinity is rejected alone; the others are events', () => {
+    const bad = `{"type": "task-succeeded", "hostname": "w1@lab", "uuid": "u", "timestamp": ${TS}, "runtime": Infinity}`;
+    const result = decode(`[${started}, ${bad}, ${started.replace('"clock":', '"clock": 1, "x":')}]`);
+    expect(result.events).toHaveLength(2);
+    expect(result.rejected).toHaveLength(1);
+    const [r] = result.rejected;
+    expect(r!.reason).toBe('wrong-field-type');
+    expect(r!.detail).toMatch(/^element 1 of 3: field "runtime" holds Infinity, /);
+    expect(r!.raw.toString()).toBe(`{"type":"task-succeeded","hostname":"w1@lab","uuid":"u","timestamp":${TS},"runtime":Infinity}`);
+  });
+
+  it('finds -Infinity nested in a field (loadavg) and leaves the words inside strings alone', () => {
+    const bad = `{"type": "worker-heartbeat", "hostname": "w1@lab", "timestamp": ${TS}, "note": "NaN \\" Infinity", "loadavg": [0.5, -Infinity, 0.1]}`;
+    const good = `{"type": "worker-heartbeat", "hostname": "w2@lab", "timestamp": ${TS}, "note": "a \\"NaN\\" in a string"}`;
+    const result = decode(`[${good}, ${bad}]`);
+    expect(result.events.map((e) => e.hostname)).toEqual(['w2@lab']);
+    expect(result.events[0]!.fields['note']).toBe('a "NaN" in a string');
+    expect(result.rejected[0]!.detail).toMatch(/^element 1 of 2: field "loadavg" holds -Infinity, /);
+    expect(result.rejected[0]!.raw.toString()).toContain('"note":"NaN \\" Infinity","loadavg":[0.5,-Infinity,0.1]');
+  });
+});
+
 describe('decodeEventBody: one event per message', () => {
   it.each(EVENT_TYPES)('%s as a single JSON object', (type) => {
     const result = decode(jsonBytes(EVENTS[type]), { routingKey: routingKeyFor(type) });
@@ -285,8 +317,8 @@ describe('decodeEventBody: rejections of the whole message', () => {
     it.each([
       ['empty body', ''],
       ['truncated', JSON.stringify([EVENTS['task-succeeded']]).slice(0, 50)],
-      ['Python NaN literal', '{"type": "task-succeeded", "hostname": "w1@lab", "uuid": "u", "timestamp": NaN}'],
-      ['Python Infinity literal', '[{"runtime": Infinity}]'],
+      ['Python NaN literal in a body invalid anyway', '{"type": "task-succeeded", "timestamp": NaN,}'],
+      ['NaN as part of a word', '{"type": "task-succeeded", "timestamp": NaNa}'],
       ['trailing garbage', '{"type": "x"} {"type": "y"}'],
       ['single quotes', "{'type': 'task-succeeded'}"],
     ])('%s', (_name, text) => {

@@ -3,11 +3,12 @@
  * A body is one event (a JSON object) or a `task.multi` batch (a JSON array of event objects,
  * possibly empty); each element of a batch stands or falls on its own.
  */
-import type { CeleryEvent, DecodeOptions, DecodeResult, RejectedMessage } from '../celery-event';
+import type { CeleryEvent, DecodeOptions, DecodeResult, RejectedMessage, RejectionReason } from '../celery-event';
 import { unsupportedContentReason } from './content-type';
 import { safeJson, truncate } from './describe-value';
 import { validateParsedEvent, kindOf, type EventValidation } from './event-validation';
 import { rejectBytes, rejectText, type RejectionContext } from './rejection';
+import { findNonFinite, markNonFiniteLiterals, unmarkedJson, type NonFiniteField } from './python-non-finite';
 
 export interface EventBodyMeta {
   contentType: string | null;
@@ -51,30 +52,49 @@ export function decodeEventBody(body: Buffer, meta: EventBodyMeta, opts: DecodeO
   }
 
   let parsed: unknown;
+  let marked = false;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const message = truncate(errorMessage(err), MAX_PARSER_MESSAGE_CHARS);
-    return rejectWhole(rejectBytes('not-json', `body is not valid JSON: ${message}`, ctx, body, opts.maxRawBytes));
+    // Python's NaN / Infinity words: parse with them marked, then reject only what held one.
+    const markedText = markNonFiniteLiterals(text);
+    parsed = markedText === null ? undefined : parseOrUndefined(markedText);
+    if (parsed === undefined) {
+      const message = truncate(errorMessage(err), MAX_PARSER_MESSAGE_CHARS);
+      return rejectWhole(rejectBytes('not-json', `body is not valid JSON: ${message}`, ctx, body, opts.maxRawBytes));
+    }
+    marked = true;
+    text = markedText!;
   }
 
   // A `__type__` key can only come from a literal `__type__` or from \u escapes in the text:
   // when neither occurs, the kombu walk is skipped (two native substring scans per message).
   const revive = text.indexOf('__type__') !== -1 || text.indexOf('\\u') !== -1;
 
-  if (Array.isArray(parsed)) return decodeBatch(parsed, ctx, opts, revive);
+  if (Array.isArray(parsed)) return decodeBatch(parsed, ctx, opts, revive, marked);
 
+  const nonFinite = marked ? findNonFinite(parsed) : null;
+  if (nonFinite !== null) {
+    const [reason, detail] = nonFiniteRejection(nonFinite);
+    return rejectWhole(rejectBytes(reason, detail, ctx, body, opts.maxRawBytes));
+  }
   const result = validateParsedEvent(parsed, opts, revive);
   if (result.ok) return { events: [result.event], rejected: [] };
   const detail = typeof parsed === 'object' && parsed !== null ? result.detail : `body is ${kindOf(parsed)}, not a JSON object or array`;
   return rejectWhole(rejectBytes(result.reason, detail, ctx, body, opts.maxRawBytes));
 }
 
-function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOptions, revive: boolean): DecodeResult {
+function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOptions, revive: boolean, marked: boolean): DecodeResult {
   const events: CeleryEvent[] = [];
   const rejected: RejectedMessage[] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
+    const nonFinite = marked ? findNonFinite(item) : null;
+    if (nonFinite !== null) {
+      const [reason, detail] = nonFiniteRejection(nonFinite);
+      rejected.push(rejectText(reason, `element ${i} of ${items.length}: ${detail}`, ctx, unmarkedJson(item), opts.maxRawBytes));
+      continue;
+    }
     const result: EventValidation = validateParsedEvent(item, opts, revive);
     if (result.ok) {
       events.push(result.event);
@@ -84,6 +104,19 @@ function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOption
     }
   }
   return { events, rejected };
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function nonFiniteRejection({ field, literal }: NonFiniteField): [RejectionReason, string] {
+  const detail = `field "${field}" holds ${literal}, a number JSON cannot carry (Python's json.dumps writes it with allow_nan)`;
+  return [field === 'timestamp' ? 'bad-timestamp' : 'wrong-field-type', detail];
 }
 
 function rejectWhole(rejection: RejectedMessage): DecodeResult {
