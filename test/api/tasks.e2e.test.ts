@@ -1,8 +1,9 @@
 /**
  * End to end through the built API (dist/apps/api/main.js) on SQLite and Postgres: the `tasks`
  * connection (every order both ways over full walks, filters, stability while tasks arrive, bad
- * input), `task(uuid)` with its timeline and relatives, `Worker.recentTasks`, `taskNames`, and the
- * number of SQL statements a page with every nested field costs (constant: no N+1).
+ * input), `task(uuid)` with its timeline and relatives (NOT_FOUND when unknown),
+ * `Worker.recentTasks`, `taskNames`, and the number of SQL statements a page with every nested
+ * field costs (constant: no N+1).
  */
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,7 +221,14 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
     expect(self).toMatchObject({ parent: null, children: [], root: { uuid: WORKFLOW.root } });
     // Parent and root never stored.
     expect(await task(WORKFLOW.orphan)).toMatchObject({ parent: null, root: null });
-    expect(await task('no-such-task')).toBeNull();
+
+    // A task never stored: null with a NOT_FOUND error (only the top-level lookup raises it).
+    const missing = await api.graphql<{ task: TaskDetail | null }>(TASK, { uuid: 'no-such-task' });
+    expect(missing.status).toBe(200);
+    expect(missing.data).toEqual({ task: null });
+    expect(missing.errors).toHaveLength(1);
+    expect(missing.errors![0]).toMatchObject({ path: ['task'], extensions: { code: 'NOT_FOUND', argument: 'uuid' } });
+    expect(missing.errors![0]!.message).toMatch(/^task "no-such-task" not found: no event of it has been stored/);
   });
 
   it("lists each worker's newest tasks", async () => {

@@ -6,14 +6,14 @@ export class ApiMetrics {
 
   readonly requests = new Counter({
     name: 'celery_monitor_api_requests_total',
-    help: 'GraphQL operations by operation name, type and outcome',
+    help: 'GraphQL operations (HTTP and WebSocket) by operation (type and sorted root fields, e.g. query:tasks), type and outcome',
     labelNames: ['operation', 'type', 'outcome'] as const,
     registers: [this.registry],
   });
 
   readonly requestSeconds = new Histogram({
     name: 'celery_monitor_api_request_seconds',
-    help: 'GraphQL operation latency by operation name and type',
+    help: 'GraphQL operation latency over HTTP by operation (type and sorted root fields, e.g. query:tasks) and type',
     labelNames: ['operation', 'type'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],

@@ -1,10 +1,12 @@
 /**
- * Apollo plugin: rejects operations over the depth/cost limits before they run, and records
- * request counts and latency by operation.
+ * Apollo plugin: rejects operations over the depth/cost limits before they run (HTTP 400,
+ * QUERY_TOO_COMPLEX), and records request counts and latency by operation — labelled by operation
+ * type and root fields (see operation-label.ts), never by the client's operation name.
  */
 import type { ApolloDriverConfig } from '@nestjs/apollo';
 import type { ApiMetrics } from '../api-metrics';
 import { queryTooComplex } from './errors';
+import { operationLabels } from './operation-label';
 import { checkQueryLimits, measureOperation, type QueryLimits } from './query-limits';
 
 /** The plugin type as the Nest Apollo driver sees it (one copy of @apollo/server's types). */
@@ -18,11 +20,11 @@ export function operationsPlugin(metrics: ApiMetrics, limits: QueryLimits): Apol
         async didResolveOperation(ctx) {
           const cost = measureOperation(ctx.schema, ctx.document, ctx.operationName, ctx.request.variables, limits.defaultPageSize, limits.maxPageSize);
           const problem = checkQueryLimits(cost, limits);
-          if (problem) throw queryTooComplex(problem);
+          // Without a status, Apollo answers an error raised here with HTTP 500.
+          if (problem) throw queryTooComplex(problem, 400);
         },
         async willSendResponse(ctx) {
-          const operation = ctx.operationName ?? ctx.operation?.name?.value ?? 'anonymous';
-          const type = ctx.operation?.operation ?? 'unknown';
+          const { operation, type } = operationLabels(ctx.schema, ctx.document, ctx.request.operationName, ctx.operation);
           const body = ctx.response.body;
           const failed = body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0;
           metrics.requests.inc({ operation, type, outcome: failed ? 'error' : 'ok' });

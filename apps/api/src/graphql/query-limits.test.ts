@@ -45,8 +45,8 @@ describe('query cost and depth', () => {
 
   it('explains what to change when a limit is exceeded', () => {
     const limits = { maxDepth: 4, maxComplexity: 1000, defaultPageSize: 50 };
-    expect(checkQueryLimits({ depth: 5, complexity: 10 }, limits)).toMatch(/depth 5 exceeds the limit of 4/);
-    expect(checkQueryLimits({ depth: 2, complexity: 5000 }, limits)).toMatch(/cost 5000 exceeds the limit of 1000.*lower `first`/);
+    expect(checkQueryLimits({ depth: 5, complexity: 10 }, limits)).toMatch(/^query depth 5 exceeds the limit of 4 \(CM_API_MAX_DEPTH\): select fewer nested levels/);
+    expect(checkQueryLimits({ depth: 2, complexity: 5000 }, limits)).toMatch(/^query cost 5000 exceeds the limit of 1000 \(CM_API_MAX_COMPLEXITY\): .*lower `first`/);
     expect(checkQueryLimits({ depth: 4, complexity: 1000 }, limits)).toBeNull();
   });
 });

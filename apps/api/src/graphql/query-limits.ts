@@ -112,13 +112,16 @@ export function measureOperation(
   return walk(operation.selectionSet, root, new Set(), false);
 }
 
-/** An error message when the operation is over a limit, else null. */
+/**
+ * An error message when the operation is over a limit, else null: it names the limit, the setting
+ * that raises it and what to change in the query.
+ */
 export function checkQueryLimits(cost: QueryCost, limits: QueryLimits): string | null {
   if (cost.depth > limits.maxDepth) {
-    return `query depth ${cost.depth} exceeds the limit of ${limits.maxDepth}: select fewer nested levels (e.g. fetch parents or children in a second query)`;
+    return `query depth ${cost.depth} exceeds the limit of ${limits.maxDepth} (CM_API_MAX_DEPTH): select fewer nested levels (e.g. fetch parents or children in a second query)`;
   }
   if (cost.complexity > limits.maxComplexity) {
-    return `query cost ${cost.complexity} exceeds the limit of ${limits.maxComplexity}: ask for smaller pages (lower \`first\`) or fewer nested lists`;
+    return `query cost ${cost.complexity} exceeds the limit of ${limits.maxComplexity} (CM_API_MAX_COMPLEXITY): ask for smaller pages (lower \`first\`) or fewer nested lists`;
   }
   return null;
 }

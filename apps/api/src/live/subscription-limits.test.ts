@@ -1,5 +1,6 @@
 import { buildSchema, type GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { ApiMetrics } from '../api-metrics';
 import { SubscriptionLimits } from './subscription-limits';
 
 const schema = buildSchema(`
@@ -41,5 +42,21 @@ describe('depth and cost limits for graphql-ws operations (onSubscribe)', () => 
     l.attach(schema);
     expect(refused(l.onSubscribe(null, '1', { query: 'subscription {' }))?.[0]?.message).toMatch(/Syntax Error/);
     expect(refused(l.onSubscribe(null, '1', { query: 'subscription { a { nope } }' }))?.[0]?.message).toMatch(/nope/);
+  });
+
+  it('counts operations by type and root fields, never by the client-chosen operation name', async () => {
+    const metrics = new ApiMetrics();
+    const l = new SubscriptionLimits({ maxDepth: 4, maxComplexity: 30, defaultPageSize: 10 }, metrics);
+    l.attach(schema);
+    l.onSubscribe(null, '1', { query: 'subscription Panel1 { a { b { c { d } } } }', operationName: 'Panel1' });
+    l.onSubscribe(null, '2', { query: 'subscription Panel2 { a { b { c { d } } } }' });
+    l.onSubscribe(null, '3', { query: 'subscription Deep { a { b { c { a { b { c { d } } } } } } }' });
+    l.onSubscribe(null, '4', { query: 'subscription {' });
+    const samples = (await metrics.requests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+    expect(samples).toEqual([
+      { operation: 'subscription:a', type: 'subscription', outcome: 'ok', value: 2 },
+      { operation: 'subscription:a', type: 'subscription', outcome: 'error', value: 1 },
+      { operation: 'unknown', type: 'unknown', outcome: 'error', value: 1 },
+    ]);
   });
 });

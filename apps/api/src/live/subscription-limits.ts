@@ -11,6 +11,7 @@
 import { GraphQLError, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { ApiMetrics } from '../api-metrics';
 import { queryTooComplex } from '../graphql/errors';
+import { operationLabels, UNKNOWN_OPERATION, type OperationLabels } from '../graphql/operation-label';
 import { checkQueryLimits, measureOperation, type QueryLimits } from '../graphql/query-limits';
 
 export interface WsSubscribePayload {
@@ -33,9 +34,10 @@ export class SubscriptionLimits {
 
   /** graphql-ws `onSubscribe`: execution arguments for an acceptable operation, else its errors. */
   readonly onSubscribe = (_ctx: unknown, _id: string, payload: WsSubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
-    const operation = payload.operationName ?? 'anonymous';
-    const refuse = (errors: readonly GraphQLError[], type = 'unknown') => {
-      this.metrics?.requests.inc({ operation, type, outcome: 'error' });
+    // Counted by operation type and root fields, as over HTTP (never by the client's operation name).
+    let labels: OperationLabels = { operation: UNKNOWN_OPERATION, type: UNKNOWN_OPERATION };
+    const refuse = (errors: readonly GraphQLError[]) => {
+      this.metrics?.requests.inc({ ...labels, outcome: 'error' });
       return errors;
     };
     const schema = this.schema;
@@ -46,14 +48,13 @@ export class SubscriptionLimits {
     } catch (error) {
       return refuse([error instanceof GraphQLError ? error : new GraphQLError(String(error), { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })]);
     }
+    labels = operationLabels(schema, document, payload.operationName);
     const invalid = validate(schema, document);
     if (invalid.length > 0) return refuse(invalid);
-    const type = document.definitions.find((d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName));
-    const typeName = type && type.kind === 'OperationDefinition' ? type.operation : 'unknown';
     const cost = measureOperation(schema, document, payload.operationName, payload.variables ?? undefined, this.limits.defaultPageSize, this.limits.maxPageSize);
     const problem = checkQueryLimits(cost, this.limits);
-    if (problem) return refuse([queryTooComplex(problem)], typeName);
-    this.metrics?.requests.inc({ operation, type: typeName, outcome: 'ok' });
+    if (problem) return refuse([queryTooComplex(problem)]);
+    this.metrics?.requests.inc({ ...labels, outcome: 'ok' });
     return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? undefined };
   };
 }

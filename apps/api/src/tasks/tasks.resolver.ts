@@ -3,6 +3,7 @@ import { Args, Context, ID, Info, Int, Parent, Query, ResolveField, Resolver } f
 import type { GraphQLResolveInfo } from 'graphql';
 import { EventModel } from '../events/event.model';
 import { Loaders, recentTasksKey } from '../graphql/loaders';
+import { taskNotFound } from '../graphql/not-found';
 import { WorkerModel } from '../workers/worker.model';
 import { TaskConnection, TaskFilter, TaskModel, TaskNameCount, TaskOrder } from './task.model';
 import { TasksService } from './tasks.service';
@@ -29,9 +30,14 @@ export class TasksResolver {
     return this.service.page({ filter, orderBy, first, after });
   }
 
-  @Query(() => TaskModel, { nullable: true, description: 'One task by id, or null when no event of it was stored.' })
-  task(@Args('uuid', { type: () => ID }) uuid: string, @Context() ctx: unknown, @Info() info: GraphQLResolveInfo): Promise<TaskModel | null> {
-    return this.loaders.of(ctx, info).task.load(uuid);
+  @Query(() => TaskModel, {
+    nullable: true,
+    description: 'One task by id. When no event of it was stored, null with a NOT_FOUND error (extensions.code) saying so.',
+  })
+  async task(@Args('uuid', { type: () => ID }) uuid: string, @Context() ctx: unknown, @Info() info: GraphQLResolveInfo): Promise<TaskModel | null> {
+    const task = await this.loaders.of(ctx, info).task.load(uuid);
+    if (task === null) throw taskNotFound(uuid);
+    return task;
   }
 
   @Query(() => [TaskNameCount], { description: 'Every task name seen, with how many tasks carry it, by name (byte order).' })

@@ -1,5 +1,6 @@
 /** Queries over workers. */
 import { Args, Query, Resolver } from '@nestjs/graphql';
+import { workerNotFound } from '../graphql/not-found';
 import { WorkerFilter, WorkerModel } from './worker.model';
 import { WorkersService } from './workers.service';
 
@@ -12,8 +13,13 @@ export class WorkersResolver {
     return this.service.list(filter ?? {});
   }
 
-  @Query(() => WorkerModel, { nullable: true, description: 'One worker by hostname (node name), or null when never seen.' })
-  worker(@Args('hostname', { type: () => String }) hostname: string): Promise<WorkerModel | null> {
-    return this.service.byHostname(hostname);
+  @Query(() => WorkerModel, {
+    nullable: true,
+    description: 'One worker by hostname (node name). When no event of it was stored, null with a NOT_FOUND error (extensions.code) saying so.',
+  })
+  async worker(@Args('hostname', { type: () => String }) hostname: string): Promise<WorkerModel | null> {
+    const worker = await this.service.byHostname(hostname);
+    if (worker === null) throw workerNotFound(hostname);
+    return worker;
   }
 }

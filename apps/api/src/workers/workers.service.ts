@@ -15,8 +15,13 @@ export class WorkersService {
       throw badUserInput('filter.hostname must be a non-empty glob such as "celery@web-*"', 'filter.hostname');
     }
     const rows = await this.queries.list({ statuses: filter.status, sources: filter.source });
+    // The glob is matched here, not in SQL: `_` and `%` in it are plain characters.
     const pattern = filter.hostname === undefined ? null : globToRegExp(filter.hostname);
-    return rows.filter((r) => pattern === null || pattern.test(r.hostname)).map(toWorkerModel);
+    // Byte order on both dialects (a Postgres server's collation may order text otherwise).
+    return rows
+      .filter((r) => pattern === null || pattern.test(r.hostname))
+      .sort((a, b) => Buffer.compare(Buffer.from(a.hostname), Buffer.from(b.hostname)))
+      .map(toWorkerModel);
   }
 
   async byHostname(hostname: string): Promise<WorkerModel | null> {
