@@ -38,3 +38,29 @@ export async function killRedisClients(url: string, name: string): Promise<numbe
     admin.disconnect();
   }
 }
+
+export interface RabbitQueueCounts {
+  /** Messages waiting to be delivered. */
+  ready: number;
+  /** Messages delivered to a consumer and not acknowledged yet. */
+  unacknowledged: number;
+  consumers: number;
+}
+
+/**
+ * A queue's message counts as RabbitMQ holds them right now (`rabbitmqctl list_queues` asks the
+ * queue process itself, unlike the management statistics, which lag); null when there is no such
+ * queue in the default vhost.
+ */
+export async function rabbitQueueCounts(queue: string): Promise<RabbitQueueCounts | null> {
+  const { stdout } = await run(
+    'rabbitmqctl',
+    ['-q', 'list_queues', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged', 'consumers'],
+    { timeout: 30_000 },
+  );
+  for (const line of stdout.split('\n')) {
+    const [name, ready, unacknowledged, consumers] = line.split('\t');
+    if (name === queue) return { ready: Number(ready), unacknowledged: Number(unacknowledged), consumers: Number(consumers) };
+  }
+  return null;
+}

@@ -8,7 +8,7 @@ import { DEFAULT_DECODE_OPTIONS } from '../celery-event';
 import type { EventDelivery, SourceStatusEvent } from '../event-source';
 import { silentLogger } from '../logger';
 import { AmqpEventSource, CELERY_EVENT_EXCHANGE } from './amqp-event-source';
-import { closeRabbitConnections } from '../../../../test/support/broker-admin';
+import { closeRabbitConnections, rabbitQueueCounts } from '../../../../test/support/broker-admin';
 import { waitFor } from '../../../../test/support/wait-for';
 
 const URL = process.env.CM_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672//';
@@ -99,6 +99,25 @@ describe('AmqpEventSource on RabbitMQ', () => {
     expect(second.deliveries.map((d) => d.result.events[0]!.clock)).toEqual([4, 5, 6, 7, 8, 9]);
     second.source.acknowledge(second.deliveries);
     await waitFor(async () => ((await second.source.backlog()) === 0 ? true : undefined), { timeoutMs: 10_000, description: 'empty queue' });
+  });
+
+  it('keeps acknowledgements made after pause() when stop() follows at once (the collector shutdown)', async () => {
+    const s = newSource();
+    s.start();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'connected' });
+    const host = `celery@shutdown-${randomBytes(3).toString('hex')}`;
+    for (let i = 0; i < 10; i += 1) {
+      channel.publish(CELERY_EVENT_EXCHANGE, 'worker.heartbeat', Buffer.from(JSON.stringify({ type: 'worker-heartbeat', hostname: host, timestamp: T + i, clock: i })), celeryProps(host));
+    }
+    await waitFor(() => s.deliveries.length >= 10 || undefined, { timeoutMs: 10_000, description: '10 deliveries' });
+    // As Collector.stop(): deliveries stop, the last batch commits and is acknowledged, the source stops.
+    await s.source.pause();
+    s.source.acknowledge(s.deliveries);
+    await s.source.stop();
+    // Lost acks would leave the messages unacknowledged, then ready again (their sum is what counts).
+    const counts = await rabbitQueueCounts(s.queue);
+    expect(counts).not.toBeNull();
+    expect(counts!.ready + counts!.unacknowledged).toBe(0);
   });
 
   it('reconnects after the broker closes its connection, and keeps consuming', async () => {

@@ -26,7 +26,10 @@ export interface AmqpEventSourceOptions {
   queueMaxLength?: number | null;
   /** Optional bound on message age in the queue (x-message-ttl, ms). */
   queueMessageTtlMs?: number | null;
-  /** Unacknowledged messages in flight (default 1000). */
+  /**
+   * Unacknowledged messages in flight (the channel's prefetch). The collector always passes
+   * CM_AMQP_PREFETCH (default 10000, apps/collector/src/config.ts); left out here, 1000.
+   */
   prefetch?: number;
   decode: Omit<DecodeOptions, 'now'>;
   backoff?: BackoffOptions;
@@ -92,9 +95,14 @@ export class AmqpEventSource implements EventSource {
     }
   }
 
-  /** Stops new deliveries (cancels the consumer) but keeps the channel open for acks. */
+  /**
+   * Does nothing, on purpose: RabbitMQ hands over at most `prefetch` unacknowledged deliveries,
+   * so the collector's pending events from this source are already bounded, and the rest waits in
+   * the durable queue until commits acknowledge some. (Redis sources, which nothing bounds, stop
+   * reading their socket instead.) The consumer keeps running; `pause()` is what cancels it.
+   */
   throttle(_reading: 'pause' | 'resume'): void {
-    // The channel's prefetch bounds the unacknowledged deliveries in flight: nothing to do.
+    // Nothing to do: the prefetch is the bound.
   }
 
   async pause(): Promise<void> {
@@ -110,8 +118,14 @@ export class AmqpEventSource implements EventSource {
     this.backoffSleep.wake();
     await this.pause();
     const connection = this.connection;
+    const channel = this.channel;
     this.connection = null;
     this.channel = null;
+    // Close the channel first and wait for RabbitMQ's close-ok: by then it has processed every ack
+    // sent on that channel. A connection closed right after an ack (at shutdown, pause() has
+    // already cancelled the consumer, so no round trip comes between them) can lose the ack, and
+    // the committed messages would be delivered again on the next start.
+    if (channel) await channel.close().catch(() => undefined);
     if (connection) await connection.close().catch(() => undefined);
     this.setConnected(false, null);
   }
