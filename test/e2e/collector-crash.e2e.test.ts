@@ -18,7 +18,10 @@ import { createTestDatabase, type TestDatabase } from '../support/test-databases
 import { waitFor } from '../support/wait-for';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
-/** The default batch delay, set explicitly: the kill moment is chosen relative to it. */
+/**
+ * The batch delay of these collectors, set explicitly (CM_BATCH_MAX_DELAY_MS; the default is 20 ms):
+ * the kill moment is chosen relative to it (while the oldest delivery has waited under half of it).
+ */
 const BATCH_DELAY_MS = 50;
 /** At least this many tasks, in bursts of PER_BURST (more bursts follow until both kills happened). */
 const MIN_TASKS = 300;
