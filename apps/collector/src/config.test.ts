@@ -16,7 +16,7 @@ describe('collector configuration', () => {
     const config = loadConfig({});
     expect(config.brokers).toEqual([{ name: 'rabbitmq', url: 'amqp://guest:guest@127.0.0.1:5672//', transport: 'amqp' }]);
     expect(config.databaseUrl).toBe('sqlite:data/celery-monitor.db');
-    expect(config.amqp).toEqual({ queue: 'celery-monitor.events', queueMaxLength: null, queueMessageTtlMs: null, prefetch: 10000 });
+    expect(config.amqp).toEqual({ queue: 'celery-monitor.events', queueMaxLength: null, queueMessageTtlMs: null, prefetch: 2000 });
     expect(config.decode.maxBodyBytes).toBe(1024 * 1024);
     expect(config.liveness).toEqual({ expiryFactor: 2, defaultFreq: 2, checkIntervalMs: 1000 });
     expect(config.redis).toEqual({ globalKeyprefix: '', fanoutPrefix: true, fanoutPatterns: true, wakeWorkers: true });

@@ -54,7 +54,7 @@ export const SETTINGS = {
   amqpQueue: { env: 'CM_AMQP_QUEUE', flag: 'amqp-queue', default: 'celery-monitor.events', help: 'named durable queue bound to celeryev' },
   amqpQueueMaxLength: { env: 'CM_AMQP_QUEUE_MAX_LENGTH', flag: 'amqp-queue-max-length', help: 'optional x-max-length of the queue (oldest dropped past it)' },
   amqpQueueMessageTtlMs: { env: 'CM_AMQP_QUEUE_MESSAGE_TTL_MS', flag: 'amqp-queue-message-ttl-ms', help: 'optional x-message-ttl of the queue, ms' },
-  amqpPrefetch: { env: 'CM_AMQP_PREFETCH', flag: 'amqp-prefetch', default: '10000', help: 'unacknowledged messages in flight' },
+  amqpPrefetch: { env: 'CM_AMQP_PREFETCH', flag: 'amqp-prefetch', default: '2000', help: 'unacknowledged messages in flight' },
   redisGlobalKeyprefix: { env: 'CM_REDIS_GLOBAL_KEYPREFIX', flag: 'redis-global-keyprefix', default: '', help: "kombu transport option global_keyprefix" },
   redisFanoutPrefix: { env: 'CM_REDIS_FANOUT_PREFIX', flag: 'redis-fanout-prefix', default: 'true', help: 'kombu fanout_prefix: true, false or a custom prefix' },
   redisFanoutPatterns: { env: 'CM_REDIS_FANOUT_PATTERNS', flag: 'redis-fanout-patterns', default: 'true', help: 'kombu fanout_patterns: true or false' },

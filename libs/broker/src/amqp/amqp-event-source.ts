@@ -28,7 +28,7 @@ export interface AmqpEventSourceOptions {
   queueMessageTtlMs?: number | null;
   /**
    * Unacknowledged messages in flight (the channel's prefetch). The collector always passes
-   * CM_AMQP_PREFETCH (default 10000, apps/collector/src/config.ts); left out here, 1000.
+   * CM_AMQP_PREFETCH (default 2000, apps/collector/src/config.ts); left out here, 1000.
    */
   prefetch?: number;
   decode: Omit<DecodeOptions, 'now'>;
