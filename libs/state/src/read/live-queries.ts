@@ -14,7 +14,7 @@ import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
 import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
 import { mergeTaskEvent } from '../projections/task-merge';
-import { eventsSource } from './events-of-tasks';
+import { eventsOfTasks, eventsSource } from './events-of-tasks';
 
 /** Criteria on the event columns; every given one must hold (an empty list is no criterion). */
 export interface LogEventFilter {
@@ -144,7 +144,7 @@ export class LiveQueries {
    * For each task with several events in the page: the row after each of them but the newest at
    * which the state changed, folded from the task's own events in the log up to that position
    * (the log is complete, so the fold is the row the collector had projected then). One read of
-   * those events by position, found through the rows' `event_positions`.
+   * those tasks' events up to the page's end (eventsOfTasks, as a task's timeline is read).
    */
   private async stateTransitions(events: readonly StoredEvent[], rows: ReadonlyMap<string, TaskRecord>, db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
     const inPage = new Map<string, number[]>();
@@ -155,20 +155,21 @@ export class LiveQueries {
       else inPage.set(e.uuid!, [e.position]);
     }
     const pageEnd = events[events.length - 1]!.position;
-    const wanted: number[] = [];
     const earlier = new Map<string, Set<number>>();
     for (const [uuid, positions] of inPage) {
       const row = rows.get(uuid);
-      if (positions.length < 2 || row === undefined) continue;
-      const history = row.event_positions.split(',').map(Number).filter((p) => p <= pageEnd);
-      if (history.length > MAX_TRANSITION_HISTORY) continue;
+      if (positions.length < 2 || row === undefined || row.event_count > MAX_TRANSITION_HISTORY) continue;
       earlier.set(uuid, new Set(positions.slice(0, -1)));
-      wanted.push(...history);
     }
-    if (wanted.length === 0) return [];
+    if (earlier.size === 0) return [];
+    const uuids = [...earlier.keys()];
     const history: StoredEvent[] = [];
-    for (let i = 0; i < wanted.length; i += IN_CHUNK) {
-      const chunk = await db.selectFrom('events').selectAll().where('position', 'in', wanted.slice(i, i + IN_CHUNK)).execute();
+    for (let i = 0; i < uuids.length; i += IN_CHUNK) {
+      const chunk = await db
+        .selectFrom(eventsOfTasks(db, uuids.slice(i, i + IN_CHUNK)).as('events'))
+        .selectAll()
+        .where('position', '<=', pageEnd)
+        .execute();
       for (const r of chunk) history.push(toStoredEvent(r));
     }
     history.sort((a, b) => a.position - b.position);
