@@ -138,7 +138,7 @@ describe.each(DIALECTS)('live subscriptions on %s', (dialect) => {
     expect(all.items).toHaveLength(3);
 
     // Catch-up: the updates implied by the events after a position, every state the task went
-    // through, the newest with the row as it is now.
+    // through, each with the row as it stood after its event.
     const replay = collect<{ position: number; task: { state: string } }>(c, 'taskUpdated', 'subscription($a: Float) { taskUpdated(afterPosition: $a, filter: {names: ["app.live"]}) { position task { state } } }', { a: received! - 1 });
     await replay.waitFor(3);
     await sleep(100);

@@ -4,9 +4,11 @@
  *
  * taskUpdated / workerUpdated yield per row and page the row after the newest of the page's events
  * touching it (read in the same snapshot as the events); taskUpdated also yields, before it, the
- * row after each earlier event of the page that changed the task's state (LiveQueries.batch). While
- * catching up (afterPosition), the newest row is the row as it is at the time of the read —
- * possibly already reflecting later events, whose own updates follow.
+ * row after each earlier event of the page that changed the task's state (LiveQueries.batch). Task
+ * rows that already hold events after the page (a page cut at its limit, or catching up from
+ * afterPosition) are folded from the log up to the page instead, so each is the row as it stood
+ * after its event. Worker rows are not (a worker's history is its every heartbeat): while catching
+ * up, or on a cut page, a worker row may already reflect later events.
  */
 import type { LiveQueries, RowUpdate, StoredEvent, TaskRecord, WorkerRecord } from '../../../../libs/state/src';
 import type { EventModel } from '../events/event.model';

@@ -58,8 +58,8 @@ export class LiveResolver {
       'preceded by the row after each earlier event of that poll that changed its state, so every state a task went through is seen ' +
       '(PENDING, RECEIVED, STARTED, SUCCESS even when one commit holds them all); position is the event after which the row stood so. ' +
       'The filter applies to each row: states, names, workers, sources, queues, rootId, parentId ' +
-      '(time ranges, runtime and search are refused with BAD_USER_INPUT: use the tasks query). While catching up from afterPosition, ' +
-      "a task's newest update per page of the log carries its row as it is now (it may already show later events, whose updates follow). " +
+      '(time ranges, runtime and search are refused with BAD_USER_INPUT: use the tasks query). Catching up from afterPosition sends the same updates, ' +
+      'each with the row as it stood after its event. ' +
       RESUME,
     resolve: identity,
   })
@@ -76,7 +76,7 @@ export class LiveResolver {
     description:
       'Workers as they change (heartbeats, online/offline, task events they run): the worker row after the newest event that changed it, ' +
       'at most one update per worker per poll of the log; the filter (status, source, hostname glob) applies to that row. ' +
-      'While catching up from afterPosition, rows are as they are now. ' +
+      'While catching up from afterPosition, and when one commit holds more than a page of the log, a row may already show later events. ' +
       RESUME,
     resolve: identity,
   })

@@ -308,6 +308,35 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(await nothingWithin(sub, 30)).toBe(true);
   });
 
+  it('a commit larger than a page of the tail: each state once, each row as it stood after its event (not the newer row of the snapshot)', async () => {
+    tailer = new LogTailer(queries, { intervalMs: 5, pageSize: 3 });
+    hub = new LiveHub(tailer, { capacity: 1000, metrics, catchUpPageSize: 50 });
+    await tailer.init();
+    const sub = hub.subscribe(taskUpdatesFeed(queries, null));
+    const stored = await append(['a', 'b', 'c', 'd', 'e'].flatMap((uuid, i) => successfulTask(uuid, T0 + i))); // one commit of 20 events
+    while (tailer.position() < stored.at(-1)!) await tailer.poll(); // pages of 3 cut through each task's events
+    const updates = await take(sub, 20);
+    const byTask = new Map<string, string[]>();
+    for (const u of updates) byTask.set(u.task.uuid, [...(byTask.get(u.task.uuid) ?? []), u.task.state]);
+    for (const states of byTask.values()) expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']);
+    expect(updates.every((u) => u.task.lastPosition === u.position)).toBe(true);
+    expect(updates.map((u) => u.position)).toEqual(stored);
+    expect(await nothingWithin(sub, 30)).toBe(true);
+  });
+
+  it('catching up in pages that cut through tasks sends every state once, each row as it stood then', async () => {
+    const stored = await append(Array.from({ length: 30 }, (_, i) => successfulTask(`t-${i}`, T0 + i)).flat()); // 120 events
+    await tailer.start();
+    const sub = hub.subscribe(taskUpdatesFeed(queries, null), 0); // catch-up pages of 50 events
+    const updates = await take(sub, 120);
+    const byTask = new Map<string, string[]>();
+    for (const u of updates) byTask.set(u.task.uuid, [...(byTask.get(u.task.uuid) ?? []), u.task.state]);
+    expect(byTask.size).toBe(30);
+    for (const states of byTask.values()) expect(states).toEqual(['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS']);
+    expect(updates.every((u) => u.task.lastPosition === u.position)).toBe(true);
+    expect(updates.map((u) => u.position)).toEqual(stored);
+  });
+
   it('a task with more than 1,000 stored events gets only its newest row per page (its history is not re-read on every poll)', async () => {
     const received = () => event({ type: 'task-received', hostname: 'celery@w1', uuid: 'busy', name: 'app.long', timestamp: (t += 0.001), clock: ++clock });
     for (let i = 0; i < 4; i++) await append(Array.from({ length: 250 }, received)); // 1,000 events of one task
@@ -334,7 +363,7 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(updates[1]!.worker.taskCounts).toEqual([{ state: 'SUCCESS', count: 1 }]);
   });
 
-  it('task updates catch up from afterPosition (rows as they are now), then go live', async () => {
+  it('task updates catch up from afterPosition, then go live', async () => {
     const before = await append(successfulTask('old', T0));
     const a = await append(successfulTask('a', T0 + 1));
     const b = await append(successfulTask('b', T0 + 2, 'celery@w2'));

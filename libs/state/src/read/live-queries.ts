@@ -134,19 +134,31 @@ export class LiveQueries {
   private async taskUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
     const last = lastPositionBy(events, isTaskEvent, (e) => e.uuid!);
     const rows = await this.tasksByUuids([...last.keys()], db);
-    const updates = updatesOf(last, rows);
-    const transitions = await this.stateTransitions(events, rows, db);
-    if (transitions.length === 0) return updates;
-    return [...updates, ...transitions].sort((a, b) => a.position - b.position);
+    const pageEnd = events[events.length - 1]!.position;
+    const { updates: folded, replaced } = await this.foldedUpdates(events, rows, pageEnd, db);
+    const updates = updatesOf(last, rows).filter((u) => !replaced.has(u.row.uuid));
+    if (folded.length === 0) return updates;
+    return [...updates, ...folded].sort((a, b) => a.position - b.position);
   }
 
   /**
-   * For each task with several events in the page: the row after each of them but the newest at
-   * which the state changed, folded from the task's own events in the log up to that position
-   * (the log is complete, so the fold is the row the collector had projected then). One read of
-   * those tasks' events up to the page's end (eventsOfTasks, as a task's timeline is read).
+   * Rows the snapshot cannot give, folded from the tasks' own events in the log up to a position
+   * (the log is complete, so the fold is the row the collector had projected then), in one read of
+   * those tasks' events up to the page's end (eventsOfTasks, as a task's timeline is read):
+   * - for a task with several events in the page, the row after each of them but the newest at
+   *   which the state changed;
+   * - for a task whose row already holds events after the page (the page was cut at `limit` and
+   *   the rest of a commit follows), the row after its newest event in the page, which then
+   *   replaces the row as stored: sending that one would show a later state now and again with
+   *   the next page, skipping the states in between.
+   * Tasks with more than MAX_TRANSITION_HISTORY events are not folded (their stored row is sent).
    */
-  private async stateTransitions(events: readonly StoredEvent[], rows: ReadonlyMap<string, TaskRecord>, db: Kysely<DB>): Promise<RowUpdate<TaskRecord>[]> {
+  private async foldedUpdates(
+    events: readonly StoredEvent[],
+    rows: ReadonlyMap<string, TaskRecord>,
+    pageEnd: number,
+    db: Kysely<DB>,
+  ): Promise<{ updates: RowUpdate<TaskRecord>[]; replaced: Set<string> }> {
     const inPage = new Map<string, number[]>();
     for (const e of events) {
       if (!isTaskEvent(e)) continue;
@@ -154,15 +166,19 @@ export class LiveQueries {
       if (list) list.push(e.position);
       else inPage.set(e.uuid!, [e.position]);
     }
-    const pageEnd = events[events.length - 1]!.position;
-    const earlier = new Map<string, Set<number>>();
+    /** Per task to fold: the in-page positions after which its state changed (`earlier`) or its row is wanted whatever it is (`newest`). */
+    const wanted = new Map<string, { earlier: Set<number>; newest: number | null }>();
     for (const [uuid, positions] of inPage) {
       const row = rows.get(uuid);
-      if (positions.length < 2 || row === undefined || row.event_count > MAX_TRANSITION_HISTORY) continue;
-      earlier.set(uuid, new Set(positions.slice(0, -1)));
+      if (row === undefined || row.event_count > MAX_TRANSITION_HISTORY) continue;
+      const ahead = row.last_position > pageEnd;
+      if (positions.length < 2 && !ahead) continue;
+      wanted.set(uuid, { earlier: new Set(positions.slice(0, -1)), newest: ahead ? positions[positions.length - 1]! : null });
     }
-    if (earlier.size === 0) return [];
-    const uuids = [...earlier.keys()];
+    const replaced = new Set<string>();
+    for (const [uuid, w] of wanted) if (w.newest !== null) replaced.add(uuid);
+    if (wanted.size === 0) return { updates: [], replaced };
+    const uuids = [...wanted.keys()];
     const history: StoredEvent[] = [];
     for (let i = 0; i < uuids.length; i += IN_CHUNK) {
       const chunk = await db
@@ -174,15 +190,17 @@ export class LiveQueries {
     }
     history.sort((a, b) => a.position - b.position);
     const folded = new Map<string, TaskRecord>();
-    const transitions: RowUpdate<TaskRecord>[] = [];
+    const updates: RowUpdate<TaskRecord>[] = [];
     for (const e of history) {
       if (!isTaskEvent(e)) continue;
+      const w = wanted.get(e.uuid!);
+      if (!w) continue;
       const before = folded.get(e.uuid!);
       const row = mergeTaskEvent(before, e) as TaskRecord;
       folded.set(e.uuid!, row);
-      if (earlier.get(e.uuid!)?.has(e.position) && row.state !== before?.state) transitions.push({ position: e.position, row });
+      if (e.position === w.newest || (w.earlier.has(e.position) && row.state !== before?.state)) updates.push({ position: e.position, row });
     }
-    return transitions;
+    return { updates, replaced };
   }
 
   private async workerUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<WorkerRecord>[]> {
