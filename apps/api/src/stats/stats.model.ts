@@ -43,7 +43,7 @@ export class TaskNameStats {
   failureRate!: number | null;
   @Field(() => Percentiles, { description: 'Runtime (seconds, as the worker reported it) of the SUCCESS and FAILURE tasks that report one' })
   runtime!: Percentiles;
-  @Field(() => Percentiles, { description: 'Queue wait: started − received (seconds, worker clock), of the tasks with both times' })
+  @Field(() => Percentiles, { description: 'Queue wait: started − received (seconds, worker clock), of the tasks whose current run has started (not a retry received again after its last start)' })
   queueWait!: Percentiles;
 }
 
@@ -65,6 +65,6 @@ export class Stats {
   })
   throughput!: ThroughputBucket[];
   @Field(() => Percentiles, { description: 'Runtime of every selected SUCCESS and FAILURE task that reports one' }) runtime!: Percentiles;
-  @Field(() => Percentiles, { description: 'Queue wait (started − received) of every selected task with both times' }) queueWait!: Percentiles;
+  @Field(() => Percentiles, { description: 'Queue wait (started − received) of every selected task whose current run has started' }) queueWait!: Percentiles;
   @Field(() => [TaskNameStats], { description: 'Per task name, most tasks first (ties by name, unnamed last)' }) names!: TaskNameStats[];
 }

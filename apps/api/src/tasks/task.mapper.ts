@@ -28,7 +28,7 @@ export function toTaskModel(row: TaskRecord): TaskModel {
     exception: row.exception,
     traceback: row.traceback,
     runtime: row.runtime,
-    queueWait: row.received_at !== null && row.started_at !== null ? Math.max(0, row.started_at - row.received_at) : null,
+    queueWait: row.received_at !== null && row.started_at !== null && row.started_at >= row.received_at ? row.started_at - row.received_at : null,
     retries: row.retries,
     eta: row.eta,
     expires: row.expires,

@@ -22,7 +22,7 @@ export class TaskModel {
   @Field(() => String, { nullable: true }) exception!: string | null;
   @Field(() => String, { nullable: true }) traceback!: string | null;
   @Field(() => Float, { nullable: true, description: 'Execution time, seconds' }) runtime!: number | null;
-  @Field(() => Float, { nullable: true, description: 'Seconds from received to started' }) queueWait!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Seconds from received to started; null until the current run has started (a retry received again after its last start)' }) queueWait!: number | null;
   @Field(() => Int, { nullable: true }) retries!: number | null;
   @Field(() => String, { nullable: true, description: 'ISO-8601 ETA as sent' }) eta!: string | null;
   @Field(() => String, { nullable: true, description: 'ISO-8601 expiry as sent' }) expires!: string | null;

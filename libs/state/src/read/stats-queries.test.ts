@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../event-store';
+import { event } from '../../../../test/support/event-factory';
 import { MAX_STATS_BUCKETS, nearestRank, percentiles, StatsQueries, statsBucketCount } from './stats-queries';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../../test/support/test-databases';
 import { EXPECTED_STATS, F, STATS_BUCKET, STATS_FROM, STATS_TO, statsDatasetEvents } from '../../../../test/support/read-datasets';
@@ -103,6 +104,26 @@ describe.each(DIALECTS)('StatsQueries on %s', (dialect) => {
       runtime: { count: 0, p50: null, p95: null, p99: null, max: null },
       queueWait: { count: 0, p50: null, p95: null, p99: null, max: null },
     });
+  });
+
+  it('counts a queue wait only for a run that has started: a retry received again after the last start has none yet', async () => {
+    const X = F + 50_000;
+    const w = { hostname: 'celery@w9', name: 'app.wait' };
+    await store.append({
+      events: [
+        event({ type: 'task-received', uuid: 'waited', timestamp: X, clock: 1, ...w }),
+        event({ type: 'task-started', uuid: 'waited', timestamp: X + 0.5, clock: 2, ...w }),
+        event({ type: 'task-received', uuid: 'retrying', timestamp: X + 10, clock: 3, ...w }),
+        event({ type: 'task-started', uuid: 'retrying', timestamp: X + 11, clock: 4, ...w }),
+        event({ type: 'task-retried', uuid: 'retrying', timestamp: X + 12, clock: 5, exception: 'Retry', ...w }),
+        event({ type: 'task-received', uuid: 'retrying', timestamp: X + 12.5, clock: 6, eta: '2026-01-01T00:00:00+00:00', retries: 1, ...w }),
+      ],
+      rejected: [],
+    });
+    const result = await stats.taskStats({ from: X, to: X + 60, bucketSeconds: 60 });
+    expect(result.total).toBe(2);
+    expect(result.queueWait).toEqual({ count: 1, p50: 0.5, p95: 0.5, p99: 0.5, max: 0.5 });
+    expect(result.names.map((n) => [n.name, n.count, n.queueWait.count])).toEqual([['app.wait', 2, 1]]);
   });
 
   it('refuses bad windows and too many buckets', async () => {

@@ -75,7 +75,7 @@ export interface TaskNameStats {
   failureRate: number | null;
   /** Runtime (seconds) of SUCCESS and FAILURE tasks that report one. */
   runtime: PercentileSummary;
-  /** started − received (seconds) of tasks with both times. */
+  /** started − received (seconds) of tasks whose current run has started (started ≥ received: not a retry received again). */
   queueWait: PercentileSummary;
 }
 
@@ -175,7 +175,8 @@ export class StatsQueries {
         sql<number | null>`case when ${finished} then ${bucketOf(sql.ref('state_at'))} end`.as('finished_bucket'),
         bucketOf(sql`coalesce(received_at, sent_at)`).as('arrived_bucket'),
         sql<number | null>`case when state in ('SUCCESS', 'FAILURE') then runtime end`.as('runtime'),
-        sql<number | null>`started_at - received_at`.as('wait'),
+        // A task received again after its last start (a retry's new run) has not started that run yet.
+        sql<number | null>`case when started_at >= received_at then started_at - received_at end`.as('wait'),
       ])
       .where((eb) =>
         eb.or([
