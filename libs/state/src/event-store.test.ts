@@ -79,6 +79,27 @@ describe.each(DIALECTS)('EventStore on %s', (dialect) => {
     expect(Buffer.from(rows[0]!.raw).toString()).toBe('{not json');
   });
 
+  it('stores NUL (U+0000) in task and worker text: U+FFFD in the rows (Postgres text refuses NUL), the original in the payload; nothing else of the batch is lost', async () => {
+    const traceback = 'Traceback (most recent call last):\nValueError: a\u0000b\n';
+    const result = await store.append({
+      events: [
+        heartbeat('celery@w1', T0, 1),
+        event({ type: 'worker-online', hostname: 'celery@w2', timestamp: T0, clock: 2, sw_sys: 'Linux\u0000' }),
+        event({ type: 'task-failed', hostname: 'celery@w1', uuid: 'nul-1', timestamp: T0 + 1, clock: 3, exception: 'ValueError(a\u0000b)', traceback }),
+      ],
+      rejected: [{ ...rejection('Unexpected token \u0000 in JSON'), routing_key: 'task\u0000multi', content_type: 'application/json\u0000' }],
+    });
+    expect(result.stored).toHaveLength(3);
+    expect(result.rejectedNew).toEqual([0]);
+    const task = await store.task('nul-1');
+    expect(task).toMatchObject({ state: 'FAILURE', exception: 'ValueError(a\uFFFDb)', traceback: traceback.replace('\u0000', '\uFFFD') });
+    expect((await store.worker('celery@w2'))?.sw_sys).toBe('Linux\uFFFD');
+    const [stored] = (await store.readEvents(0, 10)).filter((e) => e.uuid === 'nul-1');
+    expect(stored!.payload.traceback).toBe(traceback);
+    const [rejected] = await store.database.db.selectFrom('rejected_messages').selectAll().execute();
+    expect(rejected).toMatchObject({ detail: 'Unexpected token \uFFFD in JSON', routing_key: 'task\uFFFDmulti', content_type: 'application/json\uFFFD' });
+  });
+
   it('moves task counts between workers and states as tasks progress', async () => {
     const [sent, received, started, succeeded] = successfulTask('task-3', T0, 'celery@w2');
     await store.append({ events: [sent!, received!], rejected: [] });

@@ -144,6 +144,19 @@ describe('validateEvent: required fields', () => {
     },
   );
 
+  it('rejects NUL (U+0000) in type, hostname and uuid; keeps it in other text fields (the payload holds it, escaped)', () => {
+    const failed = { ...EVENTS['task-failed']!, traceback: 'Traceback…\nValueError: a\u0000b\n', exception: "ValueError('a\\x00b')" };
+    expect(accepted(validateEvent(failed, OPTS)).fields.traceback).toBe('Traceback…\nValueError: a\u0000b\n');
+    for (const field of ['type', 'hostname', 'uuid'] as const) {
+      const value = `${String(succeeded[field])}\u0000x`;
+      expect(rejected(validateEvent({ ...succeeded, [field]: value }, OPTS)), field).toEqual({
+        reason: 'wrong-field-type',
+        detail: `field "${field}" must be a string without NUL characters (U+0000), got ${JSON.stringify(value)}`,
+      });
+    }
+    expect(rejected(validateEvent({ ...heartbeat, uuid: 'a\u0000' }, OPTS)).detail).toMatch(/"uuid" must be a string without NUL/);
+  });
+
   it('worker events do not need a uuid', () => {
     for (const type of ['worker-online', 'worker-heartbeat', 'worker-offline', 'worker-elect']) {
       expect(accepted(validateEvent(EVENTS[type], OPTS)).uuid).toBeNull();

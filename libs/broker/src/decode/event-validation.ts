@@ -90,10 +90,12 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
   const type = fields.type;
   if (typeof type !== 'string') return requiredStringFailure('type', type);
   if (type.length === 0) return fail('missing-field', 'field "type" is empty');
+  if (type.includes('\u0000')) return nulFailure('type', type);
 
   const hostname = fields.hostname;
   if (typeof hostname !== 'string') return requiredStringFailure('hostname', hostname);
   if (hostname.length === 0) return fail('missing-field', 'field "hostname" is empty');
+  if (hostname.includes('\u0000')) return nulFailure('hostname', hostname);
 
   const timestamp = fields.timestamp;
   if (typeof timestamp !== 'number') {
@@ -115,6 +117,7 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
     if (typeof uuid !== 'string') return requiredStringFailure('uuid', uuid, ` (required for ${type})`);
     if (uuid.length === 0) return fail('missing-field', `field "uuid" is empty (required for ${type})`);
   }
+  if (typeof uuid === 'string' && uuid.includes('\u0000')) return nulFailure('uuid', uuid);
 
   for (const key in fields) {
     const kind = FIELD_KINDS.get(key);
@@ -162,6 +165,11 @@ function hasKind(v: unknown, kind: Kind): boolean {
 function requiredStringFailure(field: string, value: unknown, suffix = ''): EventValidation {
   if (value === undefined || value === null) return fail('missing-field', `missing field "${field}"${suffix}`);
   return fail('wrong-field-type', `field "${field}" must be a non-empty string, got ${describeValue(value)}${suffix}`);
+}
+
+/** An identifier with U+0000 in it: no Celery node sends one, and no database column takes it (Postgres refuses NUL in text). */
+function nulFailure(field: string, value: string): EventValidation {
+  return fail('wrong-field-type', `field "${field}" must be a string without NUL characters (U+0000), got ${describeValue(value)}`);
 }
 
 function fail(reason: RejectionReason, detail: string): EventValidation {

@@ -49,17 +49,18 @@ import {
   timestampColumnForEventType,
   type TaskTimestampColumn,
 } from './task-state';
+import { textColumn } from '../text-columns';
 
 export type TaskRow = Selectable<TasksTable>;
 
 type Coerce = (v: unknown) => string | number | null;
 
-const asText: Coerce = (v) => (typeof v === 'string' ? v : null);
+const asText: Coerce = (v) => (typeof v === 'string' ? textColumn(v) : null);
 const asNumber: Coerce = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const asFlag: Coerce = (v) => (v === true ? 1 : v === false ? 0 : null);
 /** Signal: Celery sends an int, null, or a name such as "SIGTERM". */
 const asSignum: Coerce = (v) =>
-  typeof v === 'string' ? v : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null;
+  typeof v === 'string' ? textColumn(v) : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null;
 
 /** Columns set by order key (everything in `merge_meta.f`). */
 type KeyedColumn =

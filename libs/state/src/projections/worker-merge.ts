@@ -50,6 +50,7 @@ import {
   parseMeta,
   type OrderKey,
 } from './order-key';
+import { textColumn } from '../text-columns';
 
 export type WorkerRow = Selectable<WorkersTable>;
 
@@ -70,7 +71,7 @@ export const OFFLINE_REASON_HEARTBEAT_TIMEOUT = 'heartbeat-timeout';
 
 type Coerce = (v: unknown) => string | number | null;
 
-const asText: Coerce = (v) => (typeof v === 'string' ? v : null);
+const asText: Coerce = (v) => (typeof v === 'string' ? textColumn(v) : null);
 const asNumber: Coerce = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const asInteger: Coerce = (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
 const asLoadavg: Coerce = (v) =>

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
 import { rejectionDedupKey, type NewEvent, type NewRejection } from '../new-event';
 import type { PreparedStatements } from '../sqlite/prepared-statements';
+import { nullableTextColumn, textColumn } from '../text-columns';
 
 /** Rows per INSERT statement: under SQLite's 32 766 and Postgres's 65 535 bound parameters. */
 const EVENT_CHUNK = 500;
@@ -82,9 +83,9 @@ export class EventLogRepository {
             dedup_key: keys[k]!,
             source: r.source,
             reason: r.reason,
-            detail: r.detail,
-            routing_key: r.routing_key,
-            content_type: r.content_type,
+            detail: textColumn(r.detail),
+            routing_key: nullableTextColumn(r.routing_key),
+            content_type: nullableTextColumn(r.content_type),
             raw: r.raw,
             raw_size: r.raw_size,
             received_at: r.received_at,
