@@ -104,6 +104,23 @@ describe.each(DIALECTS)('GraphQL over HTTP on %s', (dialect) => {
     expect(errors[1]!.message).toMatch(/^worker "celery@web_" not found: no event of it has been stored.*the workers query lists every known one/);
   });
 
+  it('refuses text arguments holding NUL (U+0000) with HTTP 400 and BAD_USER_INPUT naming where, before any SQL (Postgres would fail on it)', async () => {
+    const cases: Array<[string, Record<string, unknown> | undefined, string]> = [
+      ['{ task(uuid: "a\\u0000b") { uuid } }', undefined, 'a string literal of the operation'],
+      ['query ($h: String!) { worker(hostname: $h) { hostname } }', { h: 'celery@w\u0000' }, 'variable $h'],
+      ['query ($f: TaskFilter) { tasks(filter: $f) { edges { node { uuid } } } }', { f: { names: ['app.add', 'a\u0000'] } }, 'variable $f.names[1]'],
+      ['query ($f: TaskFilter) { tasks(filter: $f) { edges { node { uuid } } } }', { f: { search: 'x\u0000' } }, 'variable $f.search'],
+      ['query ($f: EventFilter) { events(filter: $f) { events { position } } }', { f: { hostname: 'w\u0000' } }, 'variable $f.hostname'],
+    ];
+    for (const [query, variables, where] of cases) {
+      const r = await api.graphql(query, variables);
+      expect(r.status, query).toBe(400);
+      expect(r.errors, query).toHaveLength(1);
+      expect(r.errors![0]!.extensions, query).toEqual({ code: 'BAD_USER_INPUT' });
+      expect(r.errors![0]!.message).toBe(`text arguments must not contain NUL characters (U+0000): found in ${where}`);
+    }
+  });
+
   it('filters workers by status, source and hostname glob, with `_` and `%` taken literally', async () => {
     const hostnames = async (filter: Record<string, unknown>) => {
       const res = await api.graphql<{ workers: Array<{ hostname: string }> }>('query ($f: WorkerFilter) { workers(filter: $f) { hostname } }', { f: filter });

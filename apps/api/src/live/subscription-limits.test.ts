@@ -8,7 +8,7 @@ const schema = buildSchema(`
   type C { d: Int, a: A }
   type B { c: C }
   type A { b: B, list: [B] }
-  type Subscription { a: A }
+  type Subscription { a: A, s(text: String, list: [String!]): Int }
 `);
 
 const refused = (r: unknown) => (Array.isArray(r) ? (r as GraphQLError[]).map((e) => ({ code: e.extensions.code, message: e.message })) : null);
@@ -35,6 +35,18 @@ describe('depth and cost limits for graphql-ws operations (onSubscribe)', () => 
     expect(deep).toEqual([{ code: 'QUERY_TOO_COMPLEX', message: expect.stringContaining('query depth 7 exceeds the limit of 4') }]);
     const costly = refused(l.onSubscribe(null, '1', { query: 'subscription { a { list { c { d } } } }' }));
     expect(costly).toEqual([{ code: 'QUERY_TOO_COMPLEX', message: expect.stringContaining('query cost 42 exceeds the limit of 30') }]);
+  });
+
+  it('refuses text arguments holding NUL (U+0000) with BAD_USER_INPUT naming where', () => {
+    const l = limits();
+    l.attach(schema);
+    expect(refused(l.onSubscribe(null, '1', { query: 'subscription { s(text: "a\\u0000") }' }))).toEqual([
+      { code: 'BAD_USER_INPUT', message: 'text arguments must not contain NUL characters (U+0000): found in a string literal of the operation' },
+    ]);
+    expect(refused(l.onSubscribe(null, '1', { query: 'subscription ($l: [String!]) { s(list: $l) }', variables: { l: ['ok', 'x\u0000'] } }))).toEqual([
+      { code: 'BAD_USER_INPUT', message: 'text arguments must not contain NUL characters (U+0000): found in variable $l[1]' },
+    ]);
+    expect(refused(l.onSubscribe(null, '1', { query: 'subscription ($l: [String!]) { s(list: $l) }', variables: { l: ['ok'] } }))).toBeNull();
   });
 
   it('returns syntax and validation errors instead of closing the socket', () => {

@@ -13,6 +13,7 @@ import type { ApiMetrics } from '../api-metrics';
 import { queryTooComplex } from '../graphql/errors';
 import { operationLabels, UNKNOWN_OPERATION, type OperationLabels } from '../graphql/operation-label';
 import { checkQueryLimits, measureOperation, type QueryLimits } from '../graphql/query-limits';
+import { findNulText, nulTextError } from '../graphql/nul-text';
 
 export interface WsSubscribePayload {
   readonly operationName?: string | null;
@@ -51,6 +52,8 @@ export class SubscriptionLimits {
     labels = operationLabels(schema, document, payload.operationName);
     const invalid = validate(schema, document);
     if (invalid.length > 0) return refuse(invalid);
+    const nul = findNulText(document, payload.variables);
+    if (nul !== null) return refuse([nulTextError(nul)]);
     const cost = measureOperation(schema, document, payload.operationName, payload.variables ?? undefined, this.limits.defaultPageSize, this.limits.maxPageSize);
     const problem = checkQueryLimits(cost, this.limits);
     if (problem) return refuse([queryTooComplex(problem)]);

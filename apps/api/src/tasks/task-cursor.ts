@@ -31,7 +31,7 @@ export function decodeTaskCursor(cursor: string, order: TaskSortOrder): DecodedC
     return { ok: false, problem: 'it is not a cursor of the tasks connection (pass an endCursor or edge cursor returned by tasks)' };
   }
   const [, , field, direction, ...key] = parsed as unknown[];
-  if (!isTaskOrderField(field) || (direction !== 'asc' && direction !== 'desc') || !isTaskSortKey(field, key)) {
+  if (!isTaskOrderField(field) || (direction !== 'asc' && direction !== 'desc') || !isTaskSortKey(field, key) || key.some((k) => typeof k === 'string' && k.includes('\u0000'))) {
     return { ok: false, problem: 'it is damaged (pass an endCursor or edge cursor returned by tasks, unchanged)' };
   }
   if (field !== order.field || direction !== order.direction) {
