@@ -47,6 +47,7 @@ describe('subscription arguments', () => {
     expect(m(task({ queue: 'other' }))).toBe(false);
     expect(m(task({ root_id: 'q' }))).toBe(false);
     expect(taskMatcher({ parentId: 'p' })(task({ parent_id: 'p' }))).toBe(true);
+    expect(taskMatcher({ parentId: 'p' })(task({ uuid: 'p', parent_id: 'p' }))).toBe(false); // a retry naming itself as parent
     expect(taskMatcher({ states: [] })(task({ state: 'X' }))).toBe(true);
     for (const key of ['search', 'received', 'started', 'finished', 'runtime']) {
       expect(code(() => taskMatcher({ [key]: key === 'search' ? 'boom' : { from: new Date() } } as never))).toEqual({ code: 'BAD_USER_INPUT', argument: `filter.${key}` });

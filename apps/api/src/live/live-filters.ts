@@ -92,7 +92,7 @@ export function taskMatcher(filter: TaskFilterInput | null | undefined): (row: T
     has(sources, row.source) &&
     has(queues, row.queue) &&
     (c.rootId === undefined || row.root_id === c.rootId) &&
-    (c.parentId === undefined || row.parent_id === c.parentId);
+    (c.parentId === undefined || (row.parent_id === c.parentId && row.uuid !== c.parentId));
 }
 
 /** WorkerFilter: status, source, and a shell-style glob on the hostname (as the workers query). */

@@ -69,7 +69,7 @@ export class TaskFilter {
   @Field(() => TimeRange, { nullable: true, description: 'When the task reached SUCCESS, FAILURE or REVOKED' }) finished?: TimeRange;
   @Field(() => FloatRange, { nullable: true, description: 'Runtime in seconds' }) runtime?: FloatRange;
   @Field(() => ID, { nullable: true, description: 'Tasks of this workflow (root task id; the root itself included)' }) rootId?: string;
-  @Field(() => ID, { nullable: true, description: 'Tasks this task started' }) parentId?: string;
+  @Field(() => ID, { nullable: true, description: 'Tasks this task started (never itself: a retry names its own task as parent)' }) parentId?: string;
   @Field(() => String, {
     nullable: true,
     description: 'Text to find in args, kwargs, result or exception: a substring, case-insensitive for ASCII letters (other characters match exactly)',

@@ -37,6 +37,8 @@ const FILTERS: FilterCase[] = [
   { name: 'runtime', filter: { runtime: { min: 1, max: 2.25 } }, match: (r) => r.runtime !== null && r.runtime >= 1 && r.runtime <= 2.25 },
   { name: 'root', filter: { rootId: WORKFLOW.root }, match: (r) => r.root_id === WORKFLOW.root },
   { name: 'parent', filter: { parentId: WORKFLOW.root }, match: (r) => r.parent_id === WORKFLOW.root },
+  // A retried task that names itself as parent is not its own child.
+  { name: 'parent of itself', filter: { parentId: WORKFLOW.selfParent }, match: (r) => r.parent_id === WORKFLOW.selfParent && r.uuid !== WORKFLOW.selfParent },
   { name: 'search % literally', filter: { search: '50%' }, match: search('50%') },
   { name: 'search _ literally', filter: { search: 'x_y' }, match: search('x_y') },
   { name: 'search ! literally', filter: { search: 'a!b' }, match: search('a!b') },

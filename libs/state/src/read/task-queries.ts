@@ -533,7 +533,11 @@ export class TaskQueries {
     list('workers', 'worker', f.workers, INDEX.worker, field === 'received');
     list('sources', 'source', f.sources, undefined, false);
     list('queues', 'queue', f.queues, undefined, false);
-    if (f.parentId !== undefined) list('parentId', 'parent_id', [f.parentId], INDEX.parent, field === 'received');
+    if (f.parentId !== undefined) {
+      list('parentId', 'parent_id', [f.parentId], INDEX.parent, field === 'received');
+      // A retry names its own task as parent (Celery 5.2): the children of a task are never itself.
+      out.push({ key: 'parentIdNotSelf', condition: sql`uuid <> ${f.parentId}` });
+    }
     if (f.rootId !== undefined) {
       // tasks_root_received holds the tasks whose root is another task (migration 0005): the root
       // itself (root_id = uuid) is read by its primary key.
