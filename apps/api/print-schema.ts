@@ -7,12 +7,13 @@ import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { RESOLVERS } from './src/resolvers';
+import { SCHEMA_OPTIONS } from './src/schema-options';
 
 export async function buildSchemaSdl(): Promise<string> {
   const app = await NestFactory.create(GraphQLSchemaBuilderModule, { logger: false });
   await app.init();
   const factory = app.get(GraphQLSchemaFactory);
-  const schema = await factory.create(RESOLVERS);
+  const schema = await factory.create(RESOLVERS, SCHEMA_OPTIONS);
   await app.close();
   return `${printSchema(lexicographicSortSchema(schema))}\n`;
 }

@@ -172,6 +172,19 @@ describe.each(DIALECTS)('tasks API on %s', (dialect) => {
       expect(res.errors![0]!.message).toMatch(message);
       expect(res.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
     }
+    // DateTime: a zone, a calendar date and a string, or the variable is refused before anything runs.
+    for (const [to, message] of [
+      ['2026-11-24T02:10:40', /invalid DateTime: expected an RFC 3339 date-time with a zone/],
+      ['2026-02-30T00:00:00Z', /invalid DateTime: "2026-02-30T00:00:00Z" is not a calendar date/],
+      [1795486239, /DateTime must be a string.*not a number of seconds or milliseconds/],
+    ] as const) {
+      const res = await api.graphql(PAGE, { filter: { received: { to } } });
+      expect(res.data?.tasks ?? null, String(to)).toBeNull();
+      expect(res.errors?.[0]?.message, String(to)).toMatch(message);
+      expect(res.errors?.[0]?.extensions?.code, String(to)).toBe('BAD_USER_INPUT');
+    }
+    const literal = await api.graphql(`{ tasks(filter: { received: { from: 1795486239 } }) { edges { cursor } } }`);
+    expect(literal.errors?.[0]?.message).toMatch(/DateTime must be a string/);
     const recent = await api.graphql('{ workers { recentTasks(first: 0) { uuid } } }');
     expect(recent.errors?.[0]).toMatchObject({ message: 'first must be between 1 and 60 (the maximum page size), got 0', extensions: { code: 'BAD_USER_INPUT' } });
   });

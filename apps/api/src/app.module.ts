@@ -16,6 +16,7 @@ import { StateModule } from './state.module';
 import { StatsModule } from './stats/stats.module';
 import { TasksModule } from './tasks/tasks.module';
 import { WorkersModule } from './workers/workers.module';
+import { SCHEMA_OPTIONS } from './schema-options';
 
 @Module({})
 export class AppModule {
@@ -33,6 +34,7 @@ export class AppModule {
           driver: ApolloDriver,
           path: '/graphql',
           autoSchemaFile: true,
+          buildSchemaOptions: SCHEMA_OPTIONS,
           sortSchema: true,
           introspection: true,
           playground: false,
