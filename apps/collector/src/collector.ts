@@ -51,6 +51,7 @@ export class Collector {
         sourceStatus: (name) => this.sources.find((s) => s.name === name)?.status(),
         isBehind: () => this.isBehind(),
         appendDerived: (events) => this.pipeline.appendDerived(events),
+        commitReceived: () => this.pipeline.commitReceived(),
       },
       this.metrics,
       logger,

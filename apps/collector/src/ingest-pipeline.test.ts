@@ -216,6 +216,22 @@ describe('IngestPipeline', () => {
       expect(gated.appends).toBe(2);
     });
 
+    it('commitReceived() commits what was received before it, not what arrives while it waits, and costs nothing when nothing waits', async () => {
+      await slow.commitReceived();
+      expect(gated.appends).toBe(0);
+      slow.push(delivery(0, [], now()));
+      slow.push(delivery(1, [], now()));
+      gated.closeGate();
+      const committed = slow.commitReceived();
+      await waitFor(() => gated.appends === 1 || undefined, { timeoutMs: 5_000, description: 'the commit to start' });
+      slow.push(delivery(2, [], now())); // arrives while that commit is in progress
+      gated.open();
+      await committed;
+      expect(acker.acked).toEqual([0, 1]);
+      expect(slow.pendingItems).toBe(1);
+      expect(gated.appends).toBe(1);
+    });
+
     it('commits right after a commit what is due: a full batch, or a delivery that has waited its delay', async () => {
       gated.closeGate();
       slow.push(delivery(0, [], now() - 601));

@@ -92,6 +92,15 @@ export class IngestPipeline {
     });
   }
 
+  /**
+   * Resolves once every delivery received so far is committed (those beyond one batch of
+   * maxEvents excepted), without waiting for later ones: unlike flush(), it ends at steady rates.
+   */
+  async commitReceived(): Promise<void> {
+    if (this.queue.length === 0 && !this.draining) return;
+    await this.appendDerived([]);
+  }
+
   /** Seconds since the oldest delivery still waiting for its commit arrived, by source. */
   pendingAgeBySource(now: number): Map<string, number> {
     const ages = new Map<string, number>();

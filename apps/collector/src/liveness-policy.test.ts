@@ -9,6 +9,8 @@
  * - nobody is judged while the collector is behind — as Collector.isBehind defines it: a received
  *   event has waited more than 1 s for its commit, or the broker holds more than
  *   CM_BATCH_MAX_EVENTS messages for us — because a sign of life may be among them;
+ * - before judging anyone who looks expired, it commits what was received: a heartbeat that
+ *   arrived before the expiry but waits for its batch keeps its worker online;
  * - a worker that said goodbye itself (`worker-offline` from the worker) stays offline with reason
  *   `worker-offline` and gets no derived event; one whose heartbeats stopped gets
  *   `heartbeat-timeout`.
@@ -99,7 +101,7 @@ describe('LivenessPolicy', () => {
     brokerBacklog = 0;
     policy = new LivenessPolicy(
       store,
-      { sourceStatus: (name) => statuses.get(name), isBehind, appendDerived: (events) => pipeline.appendDerived(events) },
+      { sourceStatus: (name) => statuses.get(name), isBehind, appendDerived: (events) => pipeline.appendDerived(events), commitReceived: () => pipeline.commitReceived() },
       metrics,
       logger,
       OPTIONS,
@@ -211,6 +213,20 @@ describe('LivenessPolicy', () => {
     // …and it is declared offline only after that.
     expect(await checkAt(T + 7.5)).toEqual([w]);
     expect((await derivedEvents()).map((e) => [e.hostname, e.payload['last_seen_at']])).toEqual([[w, T + 2.75]]);
+  });
+
+  it('commits what was received before judging: a heartbeat that arrived before the expiry and waits for its batch keeps the worker online', async () => {
+    const w = 'celery@waiting';
+    statuses.set('rabbitmq', connected(T - 100));
+    await commit(heartbeatAt(w, T, 1)); // committed: expires at T + 4
+    // The next heartbeat arrived at T + 3.5, before the expiry; it waits for its batch (0.7 s: not "behind").
+    const fresh: CeleryEvent = { type: 'worker-heartbeat', hostname: w, timestamp: T + 3.25, clock: 2, uuid: null, fields: heartbeatFields(w, T + 3.25, 2, 2) };
+    pipeline.push({ source: 'rabbitmq', receivedAt: T + 3.5, result: { events: [fresh], rejected: [] }, token: null });
+    expect(await checkAt(T + 4.2)).toEqual([]);
+    expect(await derivedEvents()).toEqual([]);
+    expect(pipeline.pendingItems).toBe(0);
+    expect(await store.worker(w)).toMatchObject({ status: 'online', offline_reason: null, heartbeat_expires_at: T + 7.5 });
+    expect(await checkAt(T + 7.6)).toEqual([w]);
   });
 
   it('judges nobody while the broker holds a backlog of more than CM_BATCH_MAX_EVENTS messages for us', async () => {

@@ -3,7 +3,8 @@
  * whose heartbeat expiry (collector clock) has passed get a derived `worker-offline` event
  * (reason `heartbeat-timeout`). It only judges a worker when the collector can see it: its broker
  * source is connected and has been for a whole expiry window, and no backlog is waiting to be
- * committed — so a restart or a reconnect never declares live workers dead.
+ * committed — so a restart or a reconnect never declares live workers dead. Before judging, it
+ * commits the events received so far: one of them may be the sign of life.
  */
 import type { EventWriter } from '../../../libs/state/src';
 import type { SourceStatus } from '../../../libs/broker/src';
@@ -13,8 +14,10 @@ import type { CollectorMetrics } from './metrics';
 
 export interface LivenessView {
   sourceStatus(name: string): SourceStatus | undefined;
-  /** True while received events wait for their commit, or the broker holds a backlog for us. */
+  /** True while received events have waited long for their commit, or the broker holds a backlog for us. */
   isBehind(): boolean;
+  /** Commits every event received so far (a sign of life may be waiting for its batch). */
+  commitReceived(): Promise<void>;
   appendDerived: (events: ReturnType<typeof heartbeatTimeoutEvent>[]) => Promise<unknown>;
 }
 
@@ -52,6 +55,11 @@ export class LivenessPolicy {
   async check(now = Date.now() / 1000): Promise<string[]> {
     if (this.view.isBehind()) return [];
     try {
+      if ((await this.store.expiredWorkers(now)).length === 0) return [];
+      // Someone looks expired: commit what was received first, and look again. A heartbeat that
+      // arrived before the expiry but still waits for its batch would otherwise be projected
+      // just before an offline event stamped later than itself, and the worker would stay offline.
+      await this.view.commitReceived();
       const expired = await this.store.expiredWorkers(now);
       const judged = expired.filter((w) => {
         const status = w.source ? this.view.sourceStatus(w.source) : undefined;
