@@ -11,8 +11,11 @@ export function toEpochSeconds(date: Date | null | undefined): number | null {
   return date === null || date === undefined ? null : date.getTime() / 1000;
 }
 
-/** Shell-style glob (`*`, `?`) to an anchored, case-sensitive regular expression. */
+/**
+ * Glob (`*` any run, `?` one character; everything else, `[` included, literal) to an anchored,
+ * case-sensitive regular expression. `?` is one code point, as SQL's `_` is one character.
+ */
 export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+  return new RegExp(`^${body}$`, 'su');
 }

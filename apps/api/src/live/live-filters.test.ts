@@ -66,6 +66,10 @@ describe('subscription arguments', () => {
     expect(m(worker({ status: 'offline' }))).toBe(false);
     expect(m(worker({ source: null }))).toBe(false);
     expect(workerMatcher({ hostname: 'celery@web-?' })(worker({ hostname: 'celery@web-12' }))).toBe(false);
+    // `?` is one character, even outside the BMP; brackets are literal.
+    expect(workerMatcher({ hostname: 'celery@?' })(worker({ hostname: 'celery@\u{1F680}' }))).toBe(true);
+    expect(workerMatcher({ hostname: 'celery@[ab]' })(worker({ hostname: 'celery@a' }))).toBe(false);
+    expect(workerMatcher({ hostname: 'celery@[ab]' })(worker({ hostname: 'celery@[ab]' }))).toBe(true);
     expect(code(() => workerMatcher({ hostname: ' ' }))).toEqual({ code: 'BAD_USER_INPUT', argument: 'filter.hostname' });
   });
 });

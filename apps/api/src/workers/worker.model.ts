@@ -43,5 +43,5 @@ export class WorkerModel {
 export class WorkerFilter {
   @Field(() => [WorkerStatus], { nullable: true }) status?: WorkerStatus[];
   @Field(() => [String], { nullable: true, description: 'Broker source names' }) source?: string[];
-  @Field(() => String, { nullable: true, description: 'Shell-style glob on the hostname, e.g. "celery@web-*"' }) hostname?: string;
+  @Field(() => String, { nullable: true, description: 'Glob on the hostname, e.g. "celery@web-*": * matches any run of characters, ? one character; everything else (brackets included) matches itself' }) hostname?: string;
 }
