@@ -29,7 +29,8 @@ export type RejectionReason =
   | 'not-an-object' // body (or an element of a task.multi array) is not a JSON object
   | 'missing-field' // type / hostname / timestamp / uuid (task events) absent
   | 'wrong-field-type'
-  | 'bad-timestamp'; // NaN, infinite, negative or absurd
+  | 'bad-timestamp' // NaN, infinite, negative or absurd
+  | 'decoder-error'; // the decoder itself failed on the body (kept with the error: a bug to report)
 
 /** A message (or one element of a `task.multi` array) that could not become an event. */
 export interface RejectedMessage {

@@ -379,3 +379,36 @@ describe('decodeEventBody: rejections of the whole message', () => {
     expect(r.contentType).toBeNull();
   });
 });
+
+describe('decodeEventBody: nesting and custom event types', () => {
+  const deep = (levels: number, inner: string) => '['.repeat(levels) + inner + ']'.repeat(levels);
+
+  it('rejects a field nested deeper than 64 levels without throwing, alone in its batch; 64 levels pass', () => {
+    const hb = (x: string) => `{"type": "worker-heartbeat", "hostname": "w1@lab", "timestamp": ${TS}, "clock": 1, "x": ${x}}`;
+    const tooDeep = decode(hb(deep(100_000, '1')), { routingKey: 'worker.heartbeat' });
+    expect(tooDeep.events).toEqual([]);
+    expect(tooDeep.rejected[0]).toMatchObject({ reason: 'wrong-field-type', detail: 'field "x" nests arrays or objects deeper than 64 levels' });
+    expect(decode(hb(deep(64, '1')), { routingKey: 'worker.heartbeat' }).events).toHaveLength(1);
+    const batch = decode(`[${JSON.stringify(EVENTS['task-started'])}, ${hb(deep(65, '1'))}]`);
+    expect(batch.events.map((e) => e.type)).toEqual(['task-started']);
+    expect(batch.rejected.map((r) => [r.reason, r.detail])).toEqual([['wrong-field-type', 'element 1 of 2: field "x" nests arrays or objects deeper than 64 levels']]);
+  });
+
+  it("rejects a deeply nested body holding Python's NaN without throwing", () => {
+    const text = `[${deep(100_000, 'NaN')}]`;
+    const result = decode(text);
+    expect(result.events).toEqual([]);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]!.reason).toBe('not-an-object');
+    const withEvent = decode(`[{"type": "worker-heartbeat", "hostname": "w1@lab", "timestamp": ${TS}, "x": ${deep(100_000, 'NaN')}}]`);
+    expect(withEvent.rejected.map((r) => r.reason)).toEqual(['wrong-field-type']);
+  });
+
+  it("keeps a custom event whose fields reuse Celery's names with other types (send_event('task-progress', result={…}))", () => {
+    const progress = { type: 'task-progress', hostname: 'w1@lab', uuid: 'u1', timestamp: TS, clock: 7, result: { a: 1 }, retries: 'n/a', current: 1 };
+    expect(decode(JSON.stringify(progress)).events).toMatchObject([{ type: 'task-progress', uuid: 'u1', fields: { result: { a: 1 }, retries: 'n/a' } }]);
+    // Its clock is still an order key, and Celery's own types keep their field rules.
+    expect(decode(JSON.stringify({ ...progress, clock: 'x' })).rejected[0]).toMatchObject({ reason: 'wrong-field-type' });
+    expect(decode(JSON.stringify({ ...EVENTS['task-succeeded'], result: { a: 1 } })).rejected[0]).toMatchObject({ reason: 'wrong-field-type' });
+  });
+});

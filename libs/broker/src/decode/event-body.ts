@@ -25,9 +25,20 @@ const MAX_PARSER_MESSAGE_CHARS = 200;
 
 /**
  * Checks, in order: compression, content type, content encoding, size, UTF-8, JSON, then each
- * event. Never throws; never parses anything but JSON (pickle & co. are refused by label).
+ * event. Never throws; never parses anything but JSON (pickle & co. are refused by label). Should
+ * a check itself fail on some input nobody foresaw, the body is rejected as `decoder-error` with
+ * the error, and the stream goes on.
  */
 export function decodeEventBody(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): DecodeResult {
+  try {
+    return decodeChecked(body, meta, opts);
+  } catch (err) {
+    const detail = `the decoder failed on this body (${truncate(errorMessage(err), MAX_PARSER_MESSAGE_CHARS)}): it is kept here; please report it`;
+    return rejectWhole(rejectBytes('decoder-error', detail, { routingKey: meta.routingKey, contentType: meta.contentType }, body, opts.maxRawBytes));
+  }
+}
+
+function decodeChecked(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): DecodeResult {
   const ctx: RejectionContext = { routingKey: meta.routingKey, contentType: meta.contentType };
 
   if (meta.compressed) {

@@ -69,6 +69,22 @@ const FIELD_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
 ]);
 
 /**
+ * Celery's own event types: their fields are checked against FIELD_KINDS. Other types (custom
+ * events sent with `send_event('task-progress', …)`) may use those names for anything: only
+ * their `clock` (an order key) is checked, and the projections take what fits their columns.
+ */
+const CELERY_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'task-sent', 'task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-rejected',
+  'worker-online', 'worker-heartbeat', 'worker-offline',
+]);
+
+/**
+ * Deepest nesting of arrays and objects accepted in a field value. Deeper values (no Celery event
+ * holds one) would overflow the stack of the recursive walks that store and show an event.
+ */
+export const MAX_FIELD_NESTING = 64;
+
+/**
  * Validates one event object. `fields` of the result is `reviveKombuTypes(obj)`: the input
  * object itself when it held no kombu `__type__` values (it is not copied, and not modified).
  */
@@ -119,10 +135,14 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
   }
   if (typeof uuid === 'string' && uuid.includes('\u0000')) return nulFailure('uuid', uuid);
 
+  const celeryType = CELERY_EVENT_TYPES.has(type);
   for (const key in fields) {
-    const kind = FIELD_KINDS.get(key);
-    if (kind === undefined) continue;
     const v = fields[key];
+    if (typeof v === 'object' && v !== null && nestsDeeperThan(v, MAX_FIELD_NESTING)) {
+      return fail('wrong-field-type', `field "${key}" nests arrays or objects deeper than ${MAX_FIELD_NESTING} levels`);
+    }
+    const kind = celeryType || key === 'clock' ? FIELD_KINDS.get(key) : undefined;
+    if (kind === undefined) continue;
     if (v === null || v === undefined || hasKind(v, kind)) continue;
     return fail('wrong-field-type', `field "${key}" must be ${EXPECTED[kind]}, got ${describeValue(v)}`);
   }
@@ -139,6 +159,15 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
       fields,
     },
   };
+}
+
+/** Whether `value` (an array or object: level 1) holds arrays or objects more than `levels` deep. */
+function nestsDeeperThan(value: object, levels: number): boolean {
+  if (levels <= 0) return true;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    if (typeof item === 'object' && item !== null && nestsDeeperThan(item, levels - 1)) return true;
+  }
+  return false;
 }
 
 function hasKind(v: unknown, kind: Kind): boolean {

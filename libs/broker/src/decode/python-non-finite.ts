@@ -69,11 +69,14 @@ export function findNonFinite(value: unknown): NonFiniteField | null {
   return null;
 }
 
-function firstMark(value: unknown): NonFiniteLiteral | null {
+/** Deepest level searched: an event nested deeper is rejected for its nesting anyway (event-validation.ts). */
+const MAX_SEARCH_DEPTH = 128;
+
+function firstMark(value: unknown, depth = 0): NonFiniteLiteral | null {
   if (typeof value === 'string') return value.startsWith(MARK) ? (value.slice(MARK.length) as NonFiniteLiteral) : null;
-  if (typeof value !== 'object' || value === null) return null;
+  if (typeof value !== 'object' || value === null || depth >= MAX_SEARCH_DEPTH) return null;
   for (const v of Array.isArray(value) ? value : Object.values(value)) {
-    const found = firstMark(v);
+    const found = firstMark(v, depth + 1);
     if (found !== null) return found;
   }
   return null;
@@ -81,6 +84,11 @@ function firstMark(value: unknown): NonFiniteLiteral | null {
 
 /** JSON text of a marked value with the bare words back where they were (as Python wrote them). */
 export function unmarkedJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? '';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? '';
+  } catch {
+    return ''; // too deep to write back (never a Celery event): the rejection keeps no bytes
+  }
   return text.replace(/"\\u0000celery-monitor:non-finite:(NaN|-?Infinity)"/g, '$1');
 }

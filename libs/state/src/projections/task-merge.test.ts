@@ -331,7 +331,7 @@ describe('mergeTaskEvent: late and out-of-order events', () => {
 });
 
 describe('mergeTaskEvent: defensive behaviour', () => {
-  it('stores values of the wrong type as null', () => {
+  it('takes nothing from a value of the wrong type (null when no other event says better)', () => {
     const row = fold([
       ev('task-received', T0, { name: 42, args: [1, 2], kwargs: { a: 1 }, retries: 1.5, eta: 12, parent_id: true }),
       ev('task-succeeded', T0 + 1, { result: { x: 1 }, runtime: '0.1' }),
@@ -342,9 +342,15 @@ describe('mergeTaskEvent: defensive behaviour', () => {
     expect([row.result, row.runtime]).toEqual([null, null]);
     expect([row.revoked_terminated, row.revoked_signum, row.revoked_expired, row.rejected_requeue]).toEqual([null, null, null, null]);
     expect(fold([ev('task-succeeded', T0, { runtime: Number.NaN })]).runtime).toBeNull();
-    // And the wrong-typed value still wins over an older right-typed one (order-independence).
-    const r2 = fold([ev('task-received', T0 + 1, { name: 42 }), ev('task-sent', T0, { name: 'old' })]);
-    expect(r2.name).toBeNull();
+    // A newer wrong-typed value does not blank an older right-typed one (a custom event's
+    // `result: {…}` must not erase the task's result), in any order; an explicit null does.
+    const r2 = [ev('task-received', T0 + 1, { name: 42 }), ev('task-sent', T0, { name: 'old' })];
+    expect(fold(r2).name).toBe('old');
+    expect(fold([...r2].reverse()).name).toBe('old');
+    const progress = [ev('task-succeeded', T0, { result: '5' }), ev('task-progress', T0 + 1, { result: { a: 1 } })];
+    expect(fold(progress).result).toBe('5');
+    expect(fold([...progress].reverse()).result).toBe('5');
+    expect(fold([ev('task-sent', T0, { name: 'old' }), ev('task-received', T0 + 1, { name: null })]).name).toBeNull();
   });
 
   it('never mutates the row it is given', () => {
@@ -680,7 +686,8 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     return best;
   };
   const field = (key: string, types: string[] | null, coerce: (v: unknown) => string | number | null): string | number | null => {
-    const e = latest((x) => key in x.payload && (types === null || types.includes(x.type)));
+    // The newest event that says something the column can hold (a value of its type, or null).
+    const e = latest((x) => key in x.payload && (types === null || types.includes(x.type)) && (x.payload[key] === null || coerce(x.payload[key]) !== null));
     return e === undefined ? null : coerce(e.payload[key]);
   };
   const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);

@@ -282,7 +282,13 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
   };
   const copy = (payload: Record<string, unknown>, fields: readonly FieldSpec[]): void => {
     for (const [payloadKey, column, coerce] of fields) {
-      if (hasKey(payload, payloadKey)) take(column, coerce(payload[payloadKey]));
+      if (!hasKey(payload, payloadKey)) continue;
+      const raw = payload[payloadKey];
+      const value = coerce(raw);
+      // A value the column cannot hold (a custom event's `result: {…}`, say) tells nothing: it
+      // must not blank what another event said. An explicit null still does.
+      if (value === null && raw !== null) continue;
+      take(column, value);
     }
   };
 

@@ -221,7 +221,7 @@ describe('mergeWorkerEvent: examples', () => {
     expect([elect.status, elect.last_seen_at, elect.online_since, elect.sw_ver]).toEqual(['online', null, null, '5.3.0']);
   });
 
-  it('stores values of the wrong type as null', () => {
+  it('takes nothing from a value of the wrong type (null when no other event says better)', () => {
     const row = fold([
       wev('worker-heartbeat', T0, {
         freq: '2',
@@ -247,6 +247,10 @@ describe('mergeWorkerEvent: examples', () => {
     expect(row.heartbeat_expires_at).toBe(T0 + 0.05 + 4);
     expect(fold([wev('worker-heartbeat', T0, { loadavg: 'x' })]).loadavg).toBeNull();
     expect(fold([wev('worker-heartbeat', T0, { loadavg: [] })]).loadavg).toBe('[]');
+    // A newer wrong-typed value (a custom worker event's, say) leaves the older one, in any order.
+    const two = [wev('worker-heartbeat', T0, { sw_sys: 'Linux', active: 2 }), wev('worker-custom', T0 + 1, { sw_sys: { a: 1 }, active: 'x' })];
+    expect([fold(two).sw_sys, fold(two).active]).toEqual(['Linux', 2]);
+    expect([fold([...two].reverse()).sw_sys, fold([...two].reverse()).active]).toEqual(['Linux', 2]);
   });
 
   it('keeps task_counts as the projector left it, and never mutates the row', () => {
@@ -368,7 +372,8 @@ function exactOnlineSince(events: readonly StoredEvent[]): number | null {
 /** The rules stated over the whole set (online_since excluded), independent of the fold. */
 function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit<WorkerRow, 'merge_meta' | 'online_since'> {
   const field = (key: string, coerce: (v: unknown) => string | number | null): string | number | null => {
-    const e = latest(events, (x) => x.type.startsWith('worker-') && key in x.payload);
+    // The newest worker event that says something the column can hold (a value of its type, or null).
+    const e = latest(events, (x) => x.type.startsWith('worker-') && key in x.payload && (x.payload[key] === null || coerce(x.payload[key]) !== null));
     return e === undefined ? null : coerce(e.payload[key]);
   };
   const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);

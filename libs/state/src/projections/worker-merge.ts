@@ -236,7 +236,11 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
   const payload = event.payload;
   if (isWorkerEvent) {
     for (const [payloadKey, column, coerce] of WORKER_FIELDS) {
-      if (hasKey(payload, payloadKey)) take(column, coerce(payload[payloadKey]));
+      if (!hasKey(payload, payloadKey)) continue;
+      const raw = payload[payloadKey];
+      const value = coerce(raw);
+      if (value === null && raw !== null) continue; // a value the column cannot hold tells nothing
+      take(column, value);
     }
   }
   // Derived events (source `collector:*`) name the broker the worker lives on in `broker_source`:
