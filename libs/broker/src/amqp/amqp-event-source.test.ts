@@ -132,6 +132,29 @@ describe('AmqpEventSource on RabbitMQ', () => {
     await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery after reconnect' });
   });
 
+  it('backs off (counted as an attempt) when a connection is lost soon after it was established, then reconnects', async () => {
+    const s = newSource({ backoff: { initialMs: 200, maxMs: 1000 } });
+    s.start();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'connected' });
+    expect(s.source.status().reconnectAttempts).toBe(0);
+    expect(await closeRabbitConnections(s.source.name)).toBe(1); // well within 10 s of connecting
+    await waitFor(() => s.statuses.filter((x) => x.kind === 'connected').length >= 2 || undefined, { timeoutMs: 15_000, description: 'reconnected' });
+    expect(s.source.status().reconnectAttempts).toBe(1);
+    expect(s.source.status().connected).toBe(true);
+  });
+
+  it('stop() at any point of connecting leaves no connection open and the source not connected', async () => {
+    for (const delayMs of [0, 5, 20, 50]) {
+      const s = newSource();
+      s.start();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await s.source.stop();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // room for a connect that was in flight to finish
+      expect(s.source.status().connected, `stop after ${delayMs} ms`).toBe(false);
+      expect(await closeRabbitConnections(s.source.name), `stop after ${delayMs} ms`).toBe(0);
+    }
+  });
+
   it('applies the optional queue bounds, and explains a mismatch with an existing queue', async () => {
     const bounded = newSource({ queueMaxLength: 1000, queueMessageTtlMs: 60_000 });
     bounded.start();

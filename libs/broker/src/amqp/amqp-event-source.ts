@@ -16,6 +16,8 @@ import { parseAmqpUrl } from './amqp-url';
 
 export const CELERY_EVENT_EXCHANGE = 'celeryev';
 export const DEFAULT_EVENT_QUEUE = 'celery-monitor.events';
+/** A connection that stayed up this long resets the backoff: losing it later reconnects at once. */
+export const STABLE_CONNECTION_SECONDS = 10;
 
 export interface AmqpEventSourceOptions {
   name: string;
@@ -56,7 +58,10 @@ export class AmqpEventSource implements EventSource {
   private stopping = false;
   private paused = false;
   private connecting = false;
+  /** Failed or short-lived connections since the last one that stayed up STABLE_CONNECTION_SECONDS. */
   private attempt = 0;
+  /** When the current connection was established (collector clock). */
+  private connectedAt = 0;
   private readonly backoffSleep = new InterruptibleSleep();
   private state: SourceStatus = { connected: false, since: nowSeconds(), lastError: null, reconnectAttempts: 0 };
 
@@ -154,9 +159,9 @@ export class AmqpEventSource implements EventSource {
       while (!this.stopping) {
         try {
           await this.connectOnce();
-          this.attempt = 0;
           return;
         } catch (error) {
+          if (this.stopping) return;
           this.attempt += 1;
           this.state.reconnectAttempts += 1;
           const delayMs = backoffDelay(this.attempt, this.options.backoff ?? DEFAULT_BACKOFF);
@@ -193,6 +198,7 @@ export class AmqpEventSource implements EventSource {
       await channel.assertQueue(this.queue, { durable: true, autoDelete: false, exclusive: false, arguments: args });
       await channel.bindQueue(this.queue, CELERY_EVENT_EXCHANGE, '#');
       await channel.prefetch(this.prefetch);
+      if (this.stopping) throw new Error('stopped while connecting');
       connection.on('close', (error?: unknown) => this.onConnectionLost(connection, error));
       channel.on('close', () => {
         // A channel closed under us (e.g. by a broker error): drop the connection and start over.
@@ -204,6 +210,9 @@ export class AmqpEventSource implements EventSource {
         const { consumerTag } = await channel.consume(this.queue, (message) => this.onMessage(channel, message), { noAck: false });
         this.consumerTag = consumerTag;
       }
+      // stop() ran while the consumer was being set up: it has closed (or is closing) this connection.
+      if (this.stopping) return;
+      this.connectedAt = nowSeconds();
       this.setConnected(true, null);
       this.options.logger.info(
         { source: this.name, transport: 'amqp', queue: this.queue, prefetch: this.prefetch, attempt: this.attempt + 1 },
@@ -249,7 +258,24 @@ export class AmqpEventSource implements EventSource {
     if (this.stopping) return;
     this.options.logger.warn({ source: this.name, transport: 'amqp', error: message }, 'lost RabbitMQ connection; unacknowledged messages will be redelivered');
     this.handlers?.onStatus({ kind: 'disconnected', source: this.name, at: nowSeconds(), error: message });
-    void this.connectLoop();
+    const lived = nowSeconds() - this.connectedAt;
+    if (lived >= STABLE_CONNECTION_SECONDS) {
+      this.attempt = 0;
+      void this.connectLoop();
+      return;
+    }
+    // Lost soon after connecting (a channel error on every delivery, a broker that closes us at
+    // once): back off as for a failed attempt instead of reconnecting in a tight loop.
+    this.attempt += 1;
+    this.state.reconnectAttempts += 1;
+    const delayMs = backoffDelay(this.attempt, this.options.backoff ?? DEFAULT_BACKOFF);
+    this.options.logger.warn(
+      { source: this.name, transport: 'amqp', attempt: this.attempt, retryInMs: delayMs, connectedForSeconds: Math.round(lived * 1000) / 1000 },
+      'RabbitMQ connection lost soon after it was established; backing off before reconnecting',
+    );
+    void this.backoffSleep.sleep(delayMs).then(() => {
+      if (!this.stopping) void this.connectLoop();
+    });
   }
 
   private setConnected(connected: boolean, error: string | null): void {

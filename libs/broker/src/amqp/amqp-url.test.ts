@@ -13,6 +13,10 @@ describe('parseAmqpUrl', () => {
     expect(parseAmqpUrl('amqp://rabbit/')).toMatchObject({ vhost: '/' });
   });
 
+  it('takes IPv6 literals without their brackets (what the socket connects to)', () => {
+    expect(parseAmqpUrl('amqp://guest:guest@[::1]:5672//')).toMatchObject({ hostname: '::1', port: 5672 });
+  });
+
   it('decodes named vhosts and escaped credentials', () => {
     expect(parseAmqpUrl('pyamqp://u%40x:p%2Fw@h:1234/prod%2Fa')).toMatchObject({
       protocol: 'amqp', username: 'u@x', password: 'p/w', port: 1234, vhost: 'prod/a',

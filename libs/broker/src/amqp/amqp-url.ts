@@ -22,7 +22,8 @@ export function parseAmqpUrl(url: string, heartbeatSeconds = 30): Options.Connec
   const vhost = path === '' || path === '/' ? '/' : decodeURIComponent(path.slice(1));
   return {
     protocol,
-    hostname: parsed.hostname || 'localhost',
+    // An IPv6 literal comes out of URL as `[::1]`; the socket wants it without the brackets.
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
     port: parsed.port ? Number(parsed.port) : protocol === 'amqps' ? 5671 : 5672,
     username: parsed.username ? decodeURIComponent(parsed.username) : 'guest',
     password: parsed.password ? decodeURIComponent(parsed.password) : 'guest',
