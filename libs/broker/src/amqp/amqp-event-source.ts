@@ -212,6 +212,9 @@ export class AmqpEventSource implements EventSource {
       }
       // stop() ran while the consumer was being set up: it has closed (or is closing) this connection.
       if (this.stopping) return;
+      // Lost while the consumer was being set up (onConnectionLost could not start a new loop: this
+      // one is still running): fail this attempt, so the loop tries again.
+      if (this.connection !== connection) throw new Error('connection lost while starting to consume');
       this.connectedAt = nowSeconds();
       this.setConnected(true, null);
       this.options.logger.info(
