@@ -181,6 +181,8 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
 
   private async catchUp(): Promise<void> {
     const upTo = this.tailer.position();
+    if (this.cursor > upTo && !(await this.positionIsStored(this.cursor))) return;
+    if (this.state !== 'catching-up') return; // ended meanwhile
     if (this.cursor >= upTo) {
       this.state = 'live';
       this.tailer.add(this);
@@ -203,6 +205,29 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
     if (this.state !== 'catching-up') return; // ended while reading
     for (const item of page.items) this.queue.push(item);
     this.cursor = Math.max(this.cursor, page.scannedTo);
+  }
+
+  /**
+   * An afterPosition ahead of this API's tail is fine when the log holds it (another replica's
+   * tail was ahead); beyond the log's newest position it never came from this database (another
+   * database, or one rebuilt from scratch), and waiting for it would stay silent for good.
+   */
+  private async positionIsStored(position: number): Promise<boolean> {
+    let head: number;
+    try {
+      head = await this.tailer.logHead();
+    } catch {
+      return true; // cannot tell: wait for it, as before
+    }
+    if (position <= head || this.state !== 'catching-up') return true;
+    this.fail(
+      new GraphQLError(
+        `${this.field}: afterPosition ${position} is beyond the newest position in the event log (${head}): pass the last position this API sent you, or leave afterPosition out to start from now`,
+        { extensions: { code: 'BAD_USER_INPUT', argument: 'afterPosition' } },
+      ),
+      'failed',
+    );
+    return false;
   }
 
   private cutOff(): void {

@@ -15,7 +15,8 @@ import { EventBatchModel, TaskUpdateBatchModel, TaskUpdateModel, WorkerUpdateBat
 
 const RESUME =
   'With afterPosition (the last position you received), the log after it comes first, then live ones, with no gap and no duplicate; ' +
-  'without it, live from now. A client that falls more than CM_API_SUBSCRIBER_BUFFER items behind is ended with SUBSCRIBER_TOO_SLOW ' +
+  'without it, live from now (an afterPosition beyond the newest stored position is refused with BAD_USER_INPUT). ' +
+  'A client that falls more than CM_API_SUBSCRIBER_BUFFER items behind is ended with SUBSCRIBER_TOO_SLOW ' +
   '(extensions.lastPosition): subscribe again with afterPosition to continue.';
 
 const BATCHES =

@@ -127,7 +127,8 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     for (let i = 0; i < 24; i++) {
       await sleep(Math.random() * 40);
       const head = tailer.position();
-      const after = i % 6 === 5 ? undefined : i % 6 === 4 ? head + 3 : Math.floor(Math.random() * head);
+      // Ahead of the tail: the log's newest position (another replica may have sent it already).
+      const after = i % 6 === 5 ? undefined : i % 6 === 4 ? await queries.head() : Math.floor(Math.random() * head);
       const sub = hub.subscribe(eventsFeed(queries, null), after);
       const start = after ?? sub.lastDelivered;
       runs.push(
@@ -417,13 +418,18 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(live[5]!.lastDelivered).toBe(positions.at(-1));
   });
 
-  it('an afterPosition ahead of this tail delivers only later positions', async () => {
+  it("an afterPosition ahead of this tail (another replica's) delivers only later positions; one beyond the log is refused", async () => {
     await append(progressBatch(3));
-    await tailer.start();
+    await tailer.init();
     const head = tailer.position();
+    const next = await append(progressBatch(8)); // stored; this tail has not read them yet
     const sub = hub.subscribe(eventsFeed(queries, null), head + 4);
-    const next = await append(progressBatch(8));
-    expect((await take(sub, 4)).map((e) => e.position)).toEqual(next.filter((p) => p > head + 4));
+    const beyond = hub.subscribe(eventsFeed(queries, null), next.at(-1)! + 1);
+    await expect(beyond.next()).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', argument: 'afterPosition' } });
+    const pending = take(sub, 4);
+    await tailer.poll();
+    expect((await pending).map((e) => e.position)).toEqual(next.filter((p) => p > head + 4));
+    expect(tailer.subscriberCount).toBe(1);
   });
 
   it('return() ends a waiting subscription: done, unregistered, gauge back', async () => {

@@ -98,6 +98,11 @@ export class LogTailer implements TailHealth {
     return this.tail;
   }
 
+  /** The newest position stored in the log, read now (it may be ahead of position()). */
+  logHead(): Promise<number> {
+    return this.queries.head();
+  }
+
   /** Seconds since the tail was last seen at the log head; 0 while it keeps up; null before its first poll. */
   lagSeconds(): number | null {
     if (this.currentAt === null) return null;
