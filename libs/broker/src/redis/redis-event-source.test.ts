@@ -4,6 +4,7 @@
  */
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DECODE_OPTIONS } from '../celery-event';
 import type { EventDelivery, SourceStatusEvent } from '../event-source';
@@ -117,7 +118,107 @@ describe('RedisEventSource on Redis', () => {
     await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
     await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery after reconnect' });
   });
+
+  it('notices a connection that died silently (no PING answer), reconnects, and starts the gap at the last thing it read', async () => {
+    const proxy = await blackHoleProxy(6379);
+    try {
+      const s = newSource({ url: `redis://127.0.0.1:${proxy.port}/7`, pingIntervalMs: 100, pingTimeoutMs: 300 });
+      await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+      const host = `celery@before-${randomBytes(3).toString('hex')}`;
+      await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+      const seen = await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery before' });
+      const silencedAt = Date.now() / 1000;
+      proxy.silence(); // the network drops everything; no side closes the connection
+      const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after the dead connection' });
+      if (gap.kind !== 'gap') throw new Error('not a gap');
+      expect(gap.from!).toBeGreaterThanOrEqual(seen.receivedAt);
+      expect(gap.from!).toBeLessThanOrEqual(silencedAt);
+      expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
+      expect(s.source.status().connected).toBe(true);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a subscription that completes on the next connection (ioredis resends it) is reported once: no second, start-up gap', async () => {
+    let connections = 0;
+    const sockets: net.Socket[] = [];
+    // Connection 2 drops right after its PSUBSCRIBE is forwarded, before the reply comes back.
+    const server = net.createServer((client) => {
+      const n = ++connections;
+      const upstream = net.connect(6379, '127.0.0.1');
+      sockets.push(client, upstream);
+      let cut = false;
+      client.on('data', (d) => {
+        upstream.write(d);
+        if (n === 2 && /psubscribe/i.test(d.toString('latin1'))) {
+          cut = true;
+          setTimeout(() => (client.destroy(), upstream.destroy()), 50);
+        }
+      });
+      upstream.on('data', (d) => void (cut || client.write(d)));
+      for (const sock of [client, upstream]) sock.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = newSource({ url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}/7`, wakeWorkers: false });
+      await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+      sockets[0]!.destroy(); // connection 1 lost: connection 2 subscribes and drops; connection 3 completes
+      await waitFor(() => (connections >= 3 && s.source.status().connected) || undefined, { timeoutMs: 10_000, description: 'subscribed on connection 3' });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // room for a resent subscription to complete
+      const gaps = s.statuses.filter((x) => x.kind === 'gap');
+      expect(gaps.map((g) => g.kind === 'gap' && g.from === null)).toEqual([true, false]);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      server.close();
+    }
+  });
+
+  it('a connection Redis closed while reading was throttled: the gap starts when reading stopped, not when the close is seen', async () => {
+    const s = newSource();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    const host = `celery@throttled-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+    const last = await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery before' });
+    s.source.throttle('pause');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1); // as Redis does past its output-buffer limit
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    s.source.throttle('resume');
+    const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after resume' });
+    if (gap.kind !== 'gap') throw new Error('not a gap');
+    expect(gap.from!).toBeLessThanOrEqual(last.receivedAt + 0.3); // not the moment reading resumed (0.6 s later)
+  });
 });
+
+/** A TCP proxy to Redis whose silence() stops forwarding on the connections open then (a dead network path), without closing them. */
+async function blackHoleProxy(targetPort: number): Promise<{ port: number; silence: () => void; close: () => void }> {
+  const open: Array<{ silent: boolean; client: net.Socket; upstream: net.Socket }> = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair = { silent: false, client, upstream };
+    open.push(pair);
+    client.on('data', (d) => void (pair.silent || upstream.write(d)));
+    upstream.on('data', (d) => void (pair.silent || client.write(d)));
+    for (const sock of [client, upstream]) sock.on('error', () => undefined);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    silence: () => open.forEach((p) => (p.silent = true)),
+    close: () => {
+      for (const p of open) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      server.close();
+    },
+  };
+}
 
 function decodePidbox(message: Buffer): { exchange: string; body: Record<string, unknown>; headers: Record<string, unknown> } {
   const envelope = JSON.parse(message.toString()) as { body: string; headers: Record<string, unknown>; properties: { delivery_info: { exchange: string } } };

@@ -24,8 +24,18 @@ export interface RedisEventSourceOptions {
   backoff?: BackoffOptions;
   /** Broadcast `heartbeat` after each (re)subscription (default true). */
   wakeWorkers?: boolean;
+  /**
+   * A subscriber only reads, so a connection that died silently (a NAT timeout, a lost host) would
+   * look alive for hours: every `pingIntervalMs` (default 5000) it sends PING, and reconnects when
+   * no answer comes within `pingTimeoutMs` (default 5000). Not while reading is throttled.
+   */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
   logger: Logger;
 }
+
+/** Longest wait for the unsubscribe reply when stopping (a dead connection never sends it). */
+const UNSUBSCRIBE_TIMEOUT_MS = 2000;
 
 export class RedisEventSource implements EventSource {
   readonly transport = 'redis' as const;
@@ -40,6 +50,12 @@ export class RedisEventSource implements EventSource {
   private paused = false;
   private stopping = false;
   private throttled = false;
+  /** Collector time of the last thing read from the subscriber (a message, a PING reply, the subscription): events published after it may be lost if the connection is. */
+  private lastHeardAt: number | null = null;
+  /** Counts `ready`s: a subscription that completes after a newer one began is not reported. */
+  private readyGeneration = 0;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pinging = false;
   private state: SourceStatus = { connected: false, since: nowSeconds(), lastError: null, reconnectAttempts: 0 };
 
   constructor(private readonly options: RedisEventSourceOptions) {
@@ -88,6 +104,35 @@ export class RedisEventSource implements EventSource {
       // retryStrategy keeps trying; this only reports the first failure.
       this.state.lastError = errorMessage(error);
     });
+    this.pingTimer = setInterval(() => void this.checkAlive(subscriber), this.options.pingIntervalMs ?? 5000);
+    this.pingTimer.unref();
+  }
+
+  /** PINGs a subscribed connection; no answer in time means it is dead: reconnect (a gap follows). */
+  private async checkAlive(subscriber: Redis): Promise<void> {
+    if (this.pinging || !this.state.connected || this.throttled || this.paused || this.stopping || subscriber.status !== 'ready') return;
+    this.pinging = true;
+    const timeoutMs = this.options.pingTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | null = null;
+    try {
+      const answered = await Promise.race([
+        subscriber.ping().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      if (answered) {
+        this.lastHeardAt = nowSeconds();
+        return;
+      }
+      if (this.subscriber !== subscriber || this.stopping || this.throttled) return;
+      this.state.lastError = `no answer to PING within ${timeoutMs} ms`;
+      this.options.logger.warn({ source: this.name, transport: 'redis', timeoutMs }, 'Redis did not answer PING in time: the connection is dead; reconnecting');
+      subscriber.disconnect(true);
+    } catch (error) {
+      this.state.lastError = errorMessage(error); // a close on its way: handled by onClose
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.pinging = false;
+    }
   }
 
   status(): SourceStatus {
@@ -118,12 +163,19 @@ export class RedisEventSource implements EventSource {
     const sub = this.subscriber;
     if (sub && sub.status === 'ready') {
       const { mode, name } = this.subscription;
-      await (mode === 'pattern' ? sub.punsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined);
+      let timer: NodeJS.Timeout | null = null;
+      await Promise.race([
+        (mode === 'pattern' ? sub.punsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, UNSUBSCRIBE_TIMEOUT_MS))),
+      ]);
+      if (timer) clearTimeout(timer);
     }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
     await this.pause();
     const clients = [this.subscriber, this.publisher];
     this.subscriber = null;
@@ -149,18 +201,24 @@ export class RedisEventSource implements EventSource {
 
   private async onReady(subscriber: Redis): Promise<void> {
     if (this.paused || this.stopping) return;
+    const generation = ++this.readyGeneration;
     const { mode, name } = this.subscription;
     try {
       await (mode === 'pattern' ? subscriber.psubscribe(name) : subscriber.subscribe(name));
     } catch (error) {
+      if (generation !== this.readyGeneration) return; // that connection is gone; a newer one subscribes
       this.state.lastError = errorMessage(error);
       this.options.logger.error({ source: this.name, error: this.state.lastError }, 'Redis subscribe failed; reconnecting');
       subscriber.disconnect(true);
       return;
     }
+    // A subscription sent on a connection that dropped, completed on the next one (ioredis resends
+    // it): the newer ready reports that subscription, once.
+    if (generation !== this.readyGeneration) return;
     // Still behind from before the reconnect: read no further than the subscription's reply.
     if (this.throttled) subscriber.stream.pause();
     const to = nowSeconds();
+    this.lastHeardAt = to;
     const from = this.everSubscribed ? this.disconnectedAt : null;
     this.everSubscribed = true;
     this.disconnectedAt = null;
@@ -177,7 +235,10 @@ export class RedisEventSource implements EventSource {
 
   private onClose(): void {
     if (this.state.connected) {
-      this.disconnectedAt = nowSeconds();
+      // Events published after the last thing we read may be lost: the gap starts there, not when
+      // the close is noticed (a throttled socket sees it only when reading resumes; a dead one
+      // when PING goes unanswered).
+      this.disconnectedAt = Math.min(nowSeconds(), this.lastHeardAt ?? Infinity);
       this.setConnected(false);
       if (!this.stopping) {
         const error = this.state.lastError ?? 'connection closed';
@@ -189,6 +250,7 @@ export class RedisEventSource implements EventSource {
 
   private onMessage(channel: Buffer, message: Buffer): void {
     const receivedAt = nowSeconds();
+    this.lastHeardAt = receivedAt;
     const result = decodeRedisMessage(message, channel.toString('utf8'), { ...this.options.decode, now: receivedAt });
     this.handlers?.onDelivery({ source: this.name, receivedAt, result, token: null });
   }
