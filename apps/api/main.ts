@@ -23,7 +23,8 @@ async function main(): Promise<number> {
   const logger = createLogger(config.logLevel, 'api');
   const metrics = new ApiMetrics();
   const app = await NestFactory.create(AppModule.forRoot(config, logger, metrics), { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): its own signal listener re-raises the signal after closing, racing
+  // the handler below (the process then ended with 143 instead of 0). app.close() runs the hooks.
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   logger.info({ url: `${url}/graphql`, port: (app.getHttpServer().address() as { port: number }).port }, 'API listening');

@@ -5,11 +5,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { resolveStartSettings } from './src/start-settings';
+import { resolveStartSettings, StartSettingsError, type StartSettings } from './src/start-settings';
 
 const args = process.argv.slice(2);
 /** Null: the collector's configuration is invalid (or --help): the collector says so and exits. */
-const settings = resolveStartSettings(args, process.env);
+let settings: StartSettings | null;
+try {
+  settings = resolveStartSettings(args, process.env);
+} catch (error) {
+  if (!(error instanceof StartSettingsError)) throw error;
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'celery-monitor', msg: error.message })}\n`);
+  process.exit(2);
+}
 const children: ChildProcess[] = [];
 let stopping = false;
 

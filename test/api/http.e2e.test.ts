@@ -167,4 +167,9 @@ describe.each(DIALECTS)('GraphQL over HTTP on %s', (dialect) => {
     }
     expect(after).not.toMatch(/DashboardPanel|Mixed|Missing|TooDeep|Broken/);
   });
+
+  it('stops on SIGTERM with exit code 0 (last: the other tests use this API)', async () => {
+    expect(await api.stop()).toEqual({ code: 0, signal: null });
+  });
 });
+

@@ -27,7 +27,8 @@ export interface ApiProcess {
   /** POSTs a GraphQL operation; returns the parsed body (data and errors). */
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: GraphQLErrorBody[]; status: number }>;
   metrics(): Promise<string>;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves with how it ended. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface GraphQLErrorBody {
@@ -81,6 +82,7 @@ export async function startApi(opts: { databaseUrl: string; env?: Record<string,
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+      return { code: child.exitCode, signal: child.signalCode };
     },
   };
 }

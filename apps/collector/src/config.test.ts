@@ -22,6 +22,12 @@ describe('collector configuration', () => {
     expect(config.redis).toEqual({ globalKeyprefix: '', fanoutPrefix: true, fanoutPatterns: true, wakeWorkers: true });
   });
 
+  it("reads kombu's fanout_prefix as a boolean word in any spelling, else as a prefix of your own", () => {
+    for (const yes of ['true', 'True', 'TRUE', '1', 'yes', 'on']) expect(loadConfig({ CM_REDIS_FANOUT_PREFIX: yes }).redis.fanoutPrefix, yes).toBe(true);
+    for (const no of ['false', 'False', '0', 'no', 'Off']) expect(loadConfig({ CM_REDIS_FANOUT_PREFIX: no }).redis.fanoutPrefix, no).toBe(false);
+    expect(loadConfig({ CM_REDIS_FANOUT_PREFIX: '/custom.' }).redis.fanoutPrefix).toBe('/custom.');
+  });
+
   it('reads several named brokers, and names unnamed ones by transport', () => {
     const config = loadConfig({ CM_BROKERS: 'main=amqp://u:p@rabbit:5672//, cache=redis://redis:6379/2' });
     expect(config.brokers).toEqual([

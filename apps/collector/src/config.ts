@@ -56,7 +56,7 @@ export const SETTINGS = {
   amqpQueueMessageTtlMs: { env: 'CM_AMQP_QUEUE_MESSAGE_TTL_MS', flag: 'amqp-queue-message-ttl-ms', help: 'optional x-message-ttl of the queue, ms' },
   amqpPrefetch: { env: 'CM_AMQP_PREFETCH', flag: 'amqp-prefetch', default: '2000', help: 'unacknowledged messages in flight' },
   redisGlobalKeyprefix: { env: 'CM_REDIS_GLOBAL_KEYPREFIX', flag: 'redis-global-keyprefix', default: '', help: "kombu transport option global_keyprefix" },
-  redisFanoutPrefix: { env: 'CM_REDIS_FANOUT_PREFIX', flag: 'redis-fanout-prefix', default: 'true', help: 'kombu fanout_prefix: true, false or a custom prefix' },
+  redisFanoutPrefix: { env: 'CM_REDIS_FANOUT_PREFIX', flag: 'redis-fanout-prefix', default: 'true', help: 'kombu fanout_prefix: true, false (any case, 1/0, yes/no, on/off) or a custom prefix' },
   redisFanoutPatterns: { env: 'CM_REDIS_FANOUT_PATTERNS', flag: 'redis-fanout-patterns', default: 'true', help: 'kombu fanout_patterns: true or false' },
   redisWakeWorkers: { env: 'CM_REDIS_WAKE_WORKERS', flag: 'redis-wake-workers', default: 'true', help: 'broadcast heartbeat after each Redis (re)subscription' },
   maxBodyBytes: { env: 'CM_MAX_BODY_BYTES', flag: 'max-body-bytes', default: String(1024 * 1024), help: 'bodies larger than this are rejected' },
@@ -149,8 +149,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
     problems.push(`${name('databaseUrl')} must be sqlite:<path> or postgres://user@host:5432/db, got "${databaseUrl}"`);
   }
+  // kombu's fanout_prefix: True (the '/{db}.' prefix), False, or a prefix of your own. Boolean
+  // words are read as the other boolean settings are (any case, 1/0, yes/no, on/off).
   const fanoutPrefixRaw = raw('redisFanoutPrefix') ?? 'true';
-  const fanoutPrefix = fanoutPrefixRaw === 'true' ? true : fanoutPrefixRaw === 'false' ? false : fanoutPrefixRaw;
+  const fanoutWord = fanoutPrefixRaw.trim().toLowerCase();
+  const fanoutPrefix = ['true', '1', 'yes', 'on'].includes(fanoutWord)
+    ? true
+    : ['false', '0', 'no', 'off', ''].includes(fanoutWord)
+      ? false
+      : fanoutPrefixRaw;
 
   const config: CollectorConfig = {
     brokers,

@@ -13,7 +13,12 @@ export interface StartSettings {
   apiEnv: Record<string, string>;
 }
 
-/** Null when the collector's configuration is invalid: the collector itself reports why and exits. */
+export class StartSettingsError extends Error {}
+
+/**
+ * Null when the collector's configuration is invalid: the collector itself reports why and exits.
+ * Throws StartSettingsError for settings the collector takes but `npm start` cannot work with.
+ */
 export function resolveStartSettings(argv: readonly string[], env: NodeJS.ProcessEnv): StartSettings | null {
   let config;
   try {
@@ -23,9 +28,13 @@ export function resolveStartSettings(argv: readonly string[], env: NodeJS.Proces
   } catch {
     return null;
   }
+  if (config.httpPort === 0) {
+    throw new StartSettingsError('npm start waits for the collector on its HTTP port: give it a fixed one (--http-port / CM_HTTP_PORT), not 0');
+  }
   return {
     healthUrl: `http://${reachableHost(config.httpHost)}:${config.httpPort}/healthz`,
-    apiEnv: { CM_DATABASE_URL: config.databaseUrl },
+    // The API reads the collector's database and logs at its level.
+    apiEnv: { CM_DATABASE_URL: config.databaseUrl, CM_LOG_LEVEL: config.logLevel },
   };
 }
 
