@@ -3,6 +3,7 @@
  * `rebuild` replays the event log into fresh projections. Exit codes: 0 ok, 1 failure,
  * 2 bad configuration.
  */
+import { existsSync } from 'node:fs';
 import { EventStore, migrateToLatest } from '../../libs/state/src';
 import { Collector } from './src/collector';
 import { ConfigError, helpText, loadConfig, parseCommandLine } from './src/config';
@@ -41,6 +42,12 @@ async function main(): Promise<number> {
   }
 
   if (command === 'rebuild') {
+    // A mistyped path would otherwise create an empty database and "rebuild" nothing.
+    const file = /^sqlite:(.+)$/.exec(config.databaseUrl)?.[1];
+    if (file !== undefined && file !== ':memory:' && !existsSync(file)) {
+      process.stderr.write(`rebuild: no database at ${file} (CM_DATABASE_URL / --database): point it at the collector's SQLite file\n`);
+      return 2;
+    }
     const store = await EventStore.open(config.databaseUrl, {
       sqliteSynchronous: config.sqliteSynchronous,
       liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },

@@ -47,6 +47,14 @@ describe('collector CLI', () => {
     expect(stderr).toContain('unsupported scheme "kafka"');
   });
 
+  it('refuses to rebuild a SQLite file that does not exist (a mistyped path), creating nothing', async () => {
+    const missing = `/tmp/cm-no-such-db-${process.pid}-${Date.now()}.db`;
+    const { code, stderr } = await collector(['rebuild', '--database', `sqlite:${missing}`]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`rebuild: no database at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it.each(DIALECTS)('migrates a fresh %s database, then finds it up to date', async (dialect) => {
     db = createTestDatabase(dialect);
     const first = await collector(['migrate'], { CM_DATABASE_URL: db.url });
