@@ -17,6 +17,8 @@ import type { AppLogger } from '../../../libs/logging/src/logger';
 import { CollectorMetrics } from './metrics';
 
 const BACKLOG_POLL_MS = 5_000;
+/** /readyz reads the broker backlogs again when they are older than this. */
+const BACKLOG_FRESH_MS = 1_000;
 const WRITE_PROBE_TIMEOUT_MS = 2_000;
 
 export class Collector {
@@ -147,7 +149,17 @@ export class Collector {
     return false;
   }
 
+  /** When the broker backlogs were last read (ms). */
+  private backlogsReadAt = 0;
+
+  /** The broker backlogs, read again when older than BACKLOG_FRESH_MS (for /readyz). */
+  private async freshBacklogs(): Promise<void> {
+    if (Date.now() - this.backlogsReadAt <= BACKLOG_FRESH_MS) return;
+    await withTimeout(this.pollBacklogs(), WRITE_PROBE_TIMEOUT_MS).catch(() => undefined);
+  }
+
   private async pollBacklogs(): Promise<void> {
+    this.backlogsReadAt = Date.now();
     await Promise.all(
       this.sources.map(async (s) => {
         const backlog = await s.backlog();
@@ -176,12 +188,17 @@ export class Collector {
     const now = Date.now() / 1000;
     const ages = this.pipeline.pendingAgeBySource(now);
     const maxAge = Math.max(0, ...ages.values());
-    const backlog = Math.max(0, ...[...this.backlogs.values()].map((b) => b ?? 0));
+    await this.freshBacklogs();
+    const known = this.sources.filter((s) => s.transport === 'amqp').map((s) => this.backlogs.get(s.name) ?? null);
+    const backlog = Math.max(0, ...known.map((b) => b ?? 0));
+    const unknown = known.some((b) => b === null);
     const lagOk = maxAge <= this.config.ready.maxLagSeconds && backlog <= this.config.ready.maxBacklog;
     checks.push({
       name: 'lag',
       ok: lagOk,
-      detail: `oldest uncommitted event ${maxAge.toFixed(1)} s (max ${this.config.ready.maxLagSeconds}), broker backlog ${backlog} messages (max ${this.config.ready.maxBacklog})`,
+      detail:
+        `oldest uncommitted event ${maxAge.toFixed(1)} s (max ${this.config.ready.maxLagSeconds}), ` +
+        `broker backlog ${backlog} messages${unknown ? ' (unknown for a disconnected RabbitMQ source)' : ''} (max ${this.config.ready.maxBacklog})`,
     });
     return checks;
   }
