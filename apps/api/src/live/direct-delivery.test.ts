@@ -71,6 +71,13 @@ describe('deliverDirectly', () => {
     expect(got).toEqual([{ n: 1 }]);
   });
 
+  it('ends the results when a delivery fails (the client vanished mid-send), and fails with that error', async () => {
+    const src = source([1, 2, 3]);
+    const iterator = deliverDirectly(src.it, (r) => ((r.data as { n: number }).n === 2 ? Promise.reject(new Error('write ECONNRESET')) : undefined));
+    await expect(iterator.next()).rejects.toThrow('write ECONNRESET');
+    expect(src.closed()).toBe(1); // graphql-ws calls no return() after an error: the tail must not keep it
+  });
+
   it('waits for a backed-up delivery before taking the next result', async () => {
     const s = source([1, 2, 3]);
     let release!: () => void;

@@ -20,14 +20,24 @@ export type Results = AsyncIterator<ExecutionResult> & { nextBatch?(max: number)
 export function deliverDirectly(results: Results, deliver: Deliver): AsyncIterableIterator<ExecutionResult> {
   let stopped = false;
   const finished: Promise<IteratorResult<ExecutionResult>> = (async () => {
-    for (;;) {
-      const step = results.nextBatch ? await results.nextBatch(MAX_BATCH) : await nextAsBatch(results);
-      if (step.done || stopped) return { value: undefined, done: true };
-      for (const result of step.value) {
-        const backedUp = deliver(result);
-        if (backedUp) await backedUp;
-        if (stopped) return { value: undefined, done: true };
+    try {
+      for (;;) {
+        const step = results.nextBatch ? await results.nextBatch(MAX_BATCH) : await nextAsBatch(results);
+        if (step.done || stopped) return { value: undefined, done: true };
+        for (const result of step.value) {
+          const backedUp = deliver(result);
+          if (backedUp) await backedUp;
+          if (stopped) return { value: undefined, done: true };
+        }
       }
+    } catch (error) {
+      // A write that failed (the client vanished mid-send): graphql-ws forgets the operation
+      // without calling return(), so the results are ended here (unregistered from the tail).
+      if (!stopped) {
+        stopped = true;
+        await Promise.resolve(results.return?.()).catch(() => undefined);
+      }
+      throw error;
     }
   })();
   // Handled here too: a failure after return() has no one left to tell.

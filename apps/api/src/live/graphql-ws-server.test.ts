@@ -152,4 +152,17 @@ describe('GraphqlWsServer', () => {
     });
     expect(status).toBe(404);
   });
+  it('close() drops a client that does not answer the close frame after a short grace, instead of waiting for it', async () => {
+    const url = await start();
+    const socket = new WebSocket(`${url}/graphql`, 'graphql-transport-ws');
+    await new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.on('error', () => undefined);
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // reads nothing: never answers the close frame
+    await ws!.close(); // without the grace: ws's 30 s close timeout (the test's limit is 10 s)
+    ws = null;
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect([1001, 1006]).toContain(await closed); // its socket is gone (the close frame may still have been read)
+  }, 10_000);
 });
+

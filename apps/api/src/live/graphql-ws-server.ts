@@ -24,6 +24,9 @@ import { deliverDirectly } from './direct-delivery';
 import { nextPayload, nextPrefix } from './shared-payload';
 import { sendText } from './ws-frame-writer';
 
+/** How long clients get to answer the close frame at shutdown before their sockets are dropped. */
+const CLOSE_GRACE_MS = 1_500;
+
 /** Interval of keep-alive pings; a client that has not answered by the next one is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
 
@@ -79,7 +82,13 @@ export class GraphqlWsServer {
   async close(): Promise<void> {
     this.httpServer?.off('upgrade', this.onUpgrade);
     for (const client of this.wss.clients) client.close(1001, 'Going away');
+    // A client that does not read cannot complete the close handshake: after a short grace its
+    // socket is dropped, so the API stops within seconds (not ws's 30 s close timeout).
+    const grace = setTimeout(() => {
+      for (const client of this.wss.clients) client.terminate();
+    }, CLOSE_GRACE_MS);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    clearTimeout(grace);
   }
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -180,9 +180,14 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
   }
 
   private async catchUp(): Promise<void> {
-    const upTo = this.tailer.position();
-    if (this.cursor > upTo && !(await this.positionIsStored(this.cursor))) return;
-    if (this.state !== 'catching-up') return; // ended meanwhile
+    let upTo = this.tailer.position();
+    if (this.cursor > upTo) {
+      if (!(await this.positionIsStored(this.cursor))) return;
+      if (this.state !== 'catching-up') return; // ended meanwhile
+      // The tail may have handed out pages meanwhile: read its position again, and join it (or
+      // not) in this same synchronous step.
+      upTo = this.tailer.position();
+    }
     if (this.cursor >= upTo) {
       this.state = 'live';
       this.tailer.add(this);
@@ -205,6 +210,9 @@ export class LiveSubscription<T> implements AsyncIterableIterator<T>, TailSubscr
     if (this.state !== 'catching-up') return; // ended while reading
     for (const item of page.items) this.queue.push(item);
     this.cursor = Math.max(this.cursor, page.scannedTo);
+    // SQLite reads resolve at once: without a turn of the event loop per page, a client catching
+    // up on a long log would hold it (probes, other subscribers, its own `complete`) until done.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /**

@@ -432,6 +432,39 @@ describe('live subscriptions over the log tail (SQLite)', () => {
     expect(tailer.subscriberCount).toBe(1);
   });
 
+  it('resuming ahead of the tail misses nothing when the tail moves on while the log head is read', async () => {
+    await append(progressBatch(3));
+    await tailer.init();
+    const head = tailer.position();
+    const next = await append(progressBatch(8)); // stored; this tail has not read them yet
+    const readHead = tailer.logHead.bind(tailer);
+    tailer.logHead = async () => {
+      const h = await readHead();
+      await tailer.poll(); // the tail hands out the 8 events meanwhile (to nobody: the subscription has not joined)
+      return h;
+    };
+    const sub = hub.subscribe(eventsFeed(queries, null), head + 2);
+    expect((await take(sub, 6)).map((e) => e.position)).toEqual(next.filter((p) => p > head + 2));
+  });
+
+  it('catching up gives the event loop a turn per page: timers, probes and the client\'s own complete are not held up', async () => {
+    await append(progressBatch(2000));
+    await tailer.start();
+    const sub = hub.subscribe(eventsFeed(queries, null), 0); // pages of 50
+    let takenWhenTimerRan = -1;
+    let taken = 0;
+    setTimeout(() => (takenWhenTimerRan = taken), 0);
+    while (taken < 2000) {
+      const r = await sub.nextBatch(5000);
+      if (r.done) break;
+      taken += r.value.length;
+    }
+    expect(taken).toBe(2000);
+    expect(takenWhenTimerRan).toBeGreaterThanOrEqual(0);
+    expect(takenWhenTimerRan).toBeLessThan(2000);
+    await sub.return();
+  });
+
   it('return() ends a waiting subscription: done, unregistered, gauge back', async () => {
     await tailer.start();
     const sub = hub.subscribe(eventsFeed(queries, null));
