@@ -18,6 +18,8 @@ export const CELERY_EVENT_EXCHANGE = 'celeryev';
 export const DEFAULT_EVENT_QUEUE = 'celery-monitor.events';
 /** A connection that stayed up this long resets the backoff: losing it later reconnects at once. */
 export const STABLE_CONNECTION_SECONDS = 10;
+/** Longest wait in stop() for a connection attempt in flight. */
+const STOP_CONNECT_WAIT_MS = 5_000;
 
 export interface AmqpEventSourceOptions {
   name: string;
@@ -121,6 +123,13 @@ export class AmqpEventSource implements EventSource {
   async stop(): Promise<void> {
     this.stopping = true;
     this.backoffSleep.wake();
+    // A connect in flight ends (and closes what it opened) before stop() returns; not waited for
+    // longer than STOP_CONNECT_WAIT_MS (an unreachable host can take minutes to refuse).
+    if (this.loop) {
+      let timer: NodeJS.Timeout | null = null;
+      await Promise.race([this.loop.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CONNECT_WAIT_MS)))]);
+      if (timer) clearTimeout(timer);
+    }
     await this.pause();
     const connection = this.connection;
     const channel = this.channel;
@@ -152,9 +161,17 @@ export class AmqpEventSource implements EventSource {
     }
   }
 
-  private async connectLoop(): Promise<void> {
-    if (this.connecting) return;
+  /** The running connect loop, if any: stop() waits for it, so nothing is declared or opened after stop() returned. */
+  private loop: Promise<void> | null = null;
+
+  private connectLoop(): Promise<void> {
+    if (this.connecting) return this.loop ?? Promise.resolve();
     this.connecting = true;
+    this.loop = this.runConnectLoop();
+    return this.loop;
+  }
+
+  private async runConnectLoop(): Promise<void> {
     try {
       while (!this.stopping) {
         try {
