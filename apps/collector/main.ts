@@ -10,6 +10,9 @@ import { ConfigError, helpText, loadConfig, parseCommandLine } from './src/confi
 import { createLogger } from '../../libs/logging/src/logger';
 import { rebuildProgressReporter } from './src/rebuild-progress';
 
+/** Longest wait, after the shutdown timeout, for the writer thread to end before exiting anyway. */
+const ABORT_WAIT_MS = 12_000;
+
 async function main(): Promise<number> {
   let command: string;
   let config;
@@ -69,7 +72,13 @@ async function main(): Promise<number> {
       logger.info({ signal }, 'received signal');
       const guard = setTimeout(() => {
         logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'graceful shutdown took too long; exiting (unacknowledged messages will be redelivered)');
-        process.exit(1);
+        // The SQLite writer thread may be waiting out a lock inside SQLite (up to its 10 s busy
+        // timeout): exiting under it aborts Node (exit 134). End it first, within a bound.
+        const cap = setTimeout(() => process.exit(1), ABORT_WAIT_MS);
+        void collector.abort().finally(() => {
+          clearTimeout(cap);
+          process.exit(1);
+        });
       }, config.shutdownTimeoutMs);
       guard.unref();
       collector.stop().then(resolve, (error: unknown) => {

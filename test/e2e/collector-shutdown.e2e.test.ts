@@ -4,9 +4,12 @@
  * body) have reached the collector they are all held received-but-uncommitted — hence unacknowledged
  * in its durable queue. Then SIGTERM. Proves that the collector commits what it holds, exits 0,
  * stores every event exactly once (and projects it), and acknowledges the messages only after the
- * commit: none is left in the queue, neither ready nor unacknowledged.
+ * commit: none is left in the queue, neither ready nor unacknowledged. And that a shutdown stuck
+ * behind another connection's SQLite write lock ends with exit code 1 once its timeout passes,
+ * acknowledging nothing (Node used to abort: its writer thread was ended inside SQLite).
  */
 import * as amqp from 'amqplib';
+import BetterSqlite3 from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rabbitQueueCounts } from '../support/broker-admin';
@@ -135,4 +138,39 @@ describe('collector graceful shutdown (RabbitMQ + SQLite)', () => {
     // unacknowledged message returns to "ready" when the collector's connection closes).
     expect(await rabbitQueueCounts(collectorQueue)).toEqual({ ready: 0, unacknowledged: 0, consumers: 0 });
   });
+  it('on SIGTERM while another connection holds the SQLite write lock past the shutdown timeout: exits 1 (not a Node abort), acknowledging nothing', async () => {
+    const lockedDb = createTestDatabase('sqlite');
+    const queue = uniqueQueueName('e2e-shutdown-locked');
+    const c = await startCollector({
+      brokers: `rabbitmq=${AMQP_URL}`,
+      databaseUrl: lockedDb.url,
+      amqpQueue: queue,
+      env: { CM_SHUTDOWN_TIMEOUT_MS: '1000' },
+    });
+    const locker = new BetterSqlite3(lockedDb.url.slice('sqlite:'.length));
+    try {
+      locker.exec('BEGIN IMMEDIATE'); // the write lock: the collector's commits wait out its 10 s busy timeout
+      const channel = await connection!.createConfirmChannel();
+      const host = `celery@locked-${run}`;
+      channel.publish('celeryev', 'worker.heartbeat', Buffer.from(JSON.stringify({ type: 'worker-heartbeat', hostname: host, timestamp: Date.now() / 1000, clock: 1 })), {
+        contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, headers: { hostname: host },
+      });
+      await channel.waitForConfirms();
+      await channel.close();
+      await waitFor(async () => (await rabbitQueueCounts(queue))?.unacknowledged === 1 || undefined, { timeoutMs: 15_000, description: 'the heartbeat delivered, waiting for its commit' });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // its commit is now inside SQLite's busy wait
+      c.signal('SIGTERM');
+      const exited = await Promise.race([c.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000))]);
+      expect(exited, c.output().slice(-3000)).toEqual({ code: 1, signal: null }); // Node aborted (SIGABRT) before
+      expect(c.logs().some((l) => l.msg === 'graceful shutdown took too long; exiting (unacknowledged messages will be redelivered)')).toBe(true);
+      locker.exec('ROLLBACK');
+      expect(await rabbitQueueCounts(queue)).toMatchObject({ ready: 1, unacknowledged: 0 }); // redelivered on the next start
+    } finally {
+      locker.close();
+      await c.kill();
+      await deleteTestQueue(AMQP_URL, queue).catch(() => undefined);
+      await lockedDb.drop();
+    }
+  }, 60_000);
 });
+

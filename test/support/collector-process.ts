@@ -99,6 +99,8 @@ export interface CollectorProcess {
   stop(timeoutMs?: number): Promise<void>;
   /** SIGKILL, waits for the exit. */
   kill(): Promise<void>;
+  /** Sends a signal and returns at once (watch `exited`). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface ReadinessBody {
@@ -354,6 +356,7 @@ async function startOnPort(options: StartCollectorOptions, port: number): Promis
     exited: proc.exited,
     isRunning: proc.isRunning,
     output: proc.output,
+    signal: proc.signal,
     logs: () => parseLogLines(proc.output()),
     waitForLog: proc.waitForLog,
     metrics: async () => {

@@ -116,6 +116,11 @@ export class Collector {
     this.logger.info({}, 'collector stopped cleanly');
   }
 
+  /** For a forced exit (the shutdown took too long): ends the writer thread, committing nothing more. */
+  async abort(): Promise<void> {
+    await this.store.abort?.();
+  }
+
   private async onSourceStatus(event: SourceStatusEvent): Promise<void> {
     const source = this.sources.find((s) => s.name === event.source);
     if (event.kind === 'connected' || event.kind === 'disconnected') {

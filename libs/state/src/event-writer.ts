@@ -39,4 +39,10 @@ export interface EventWriter {
   /** Database size on disk (SQLite: file + WAL), bytes. */
   sizeBytes(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * For a forced exit: stops at once, committing nothing more (what was not committed is not
+   * acknowledged either). Ends a writer thread, waiting for SQLite to hand it back first: exiting
+   * the process while that thread is inside SQLite (waiting out a lock) aborts Node.
+   */
+  abort?(): Promise<void>;
 }

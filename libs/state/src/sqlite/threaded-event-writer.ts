@@ -47,6 +47,8 @@ export class ThreadedEventWriter implements EventWriter {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Answers not yet received (abort() waits for them). */
+  private readonly inflight = new Set<Promise<unknown>>();
   /** Set by close(): the thread stays referenced until it has exited. */
   private closing = false;
   private exited: Promise<void> = Promise.resolve();
@@ -101,7 +103,18 @@ export class ThreadedEventWriter implements EventWriter {
     await this.exited;
   }
 
-  /** For tests: ends the thread abruptly, as a crash would. */
+  /**
+   * Takes no more requests, waits for the one in flight to come back (SQLite hands the thread
+   * back after its busy timeout at worst: terminating a thread inside SQLite aborts Node, in
+   * better-sqlite3's error path), then ends the thread.
+   */
+  async abort(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    await this.terminateThread();
+  }
+
+  /** Ends the thread abruptly, as a crash would (for tests, and abort()). */
   async terminateThread(): Promise<void> {
     await this.worker?.terminate();
     await this.exited;
@@ -111,11 +124,15 @@ export class ThreadedEventWriter implements EventWriter {
     if (this.closed) throw new Error(`the event writer for ${this.descriptionText} is closed`);
     const worker = await this.thread();
     const id = this.nextId++;
-    return new Promise((resolvePromise, reject) => {
+    const answer = new Promise((resolvePromise, reject) => {
       this.pending.set(id, { resolve: resolvePromise, reject });
       worker.ref(); // a request in flight keeps the process alive until it is answered
       worker.postMessage({ ...body, id } as WriterRequest);
     });
+    this.inflight.add(answer);
+    const settled = () => void this.inflight.delete(answer);
+    answer.then(settled, settled);
+    return answer;
   }
 
   private thread(): Promise<Worker> {
