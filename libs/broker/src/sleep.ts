@@ -19,3 +19,22 @@ export class InterruptibleSleep {
     resolve?.();
   }
 }
+
+/**
+ * Waits for `promise` at most `ms`: `{ settled: true, value }` when it resolved in time,
+ * `{ settled: false }` when the time ran out (it goes on, unobserved); rejects when it rejected
+ * in time. The timer is cleared either way.
+ */
+export async function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<{ settled: true; value: T } | { settled: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ settled: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ settled: false }), ms);
+  });
+  const settled = promise.then((value) => ({ settled: true as const, value }));
+  settled.catch(() => undefined); // a rejection after the time ran out is nobody's to handle
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -11,7 +11,7 @@ import { decodeAmqpMessage } from '../decode';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff';
 import { errorMessage, nowSeconds, type EventDelivery, type EventSource, type SourceHandlers, type SourceStatus } from '../event-source';
 import type { Logger } from '../logger';
-import { InterruptibleSleep } from '../sleep';
+import { InterruptibleSleep, waitAtMost } from '../sleep';
 import { parseAmqpUrl } from './amqp-url';
 
 export const CELERY_EVENT_EXCHANGE = 'celeryev';
@@ -125,11 +125,7 @@ export class AmqpEventSource implements EventSource {
     this.backoffSleep.wake();
     // A connect in flight ends (and closes what it opened) before stop() returns; not waited for
     // longer than STOP_CONNECT_WAIT_MS (an unreachable host can take minutes to refuse).
-    if (this.loop) {
-      let timer: NodeJS.Timeout | null = null;
-      await Promise.race([this.loop.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_CONNECT_WAIT_MS)))]);
-      if (timer) clearTimeout(timer);
-    }
+    if (this.loop) await waitAtMost(this.loop.catch(() => undefined), STOP_CONNECT_WAIT_MS);
     await this.pause();
     const connection = this.connection;
     const channel = this.channel;

@@ -11,6 +11,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../backoff';
 import { errorMessage, nowSeconds, type EventDelivery, type EventSource, type SourceHandlers, type SourceStatus } from '../event-source';
 import type { Logger } from '../logger';
 import { heartbeatBroadcast, PIDBOX_EXCHANGE } from '../control/heartbeat-broadcast';
+import { waitAtMost } from '../sleep';
 import { kombuEnvelope } from './kombu-envelope';
 import { eventSubscription, fanoutChannel, redisDbFromUrl, type KombuRedisOptions } from './redis-channels';
 
@@ -113,13 +114,8 @@ export class RedisEventSource implements EventSource {
     if (this.pinging || !this.state.connected || this.throttled || this.paused || this.stopping || subscriber.status !== 'ready') return;
     this.pinging = true;
     const timeoutMs = this.options.pingTimeoutMs ?? 5000;
-    let timer: NodeJS.Timeout | null = null;
     try {
-      const answered = await Promise.race([
-        subscriber.ping().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-      ]);
-      if (answered) {
+      if ((await waitAtMost(subscriber.ping(), timeoutMs)).settled) {
         this.lastHeardAt = nowSeconds();
         return;
       }
@@ -130,7 +126,6 @@ export class RedisEventSource implements EventSource {
     } catch (error) {
       this.state.lastError = errorMessage(error); // a close on its way: handled by onClose
     } finally {
-      if (timer) clearTimeout(timer);
       this.pinging = false;
     }
   }
@@ -163,12 +158,7 @@ export class RedisEventSource implements EventSource {
     const sub = this.subscriber;
     if (sub && sub.status === 'ready') {
       const { mode, name } = this.subscription;
-      let timer: NodeJS.Timeout | null = null;
-      await Promise.race([
-        (mode === 'pattern' ? sub.punsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, UNSUBSCRIBE_TIMEOUT_MS))),
-      ]);
-      if (timer) clearTimeout(timer);
+      await waitAtMost((mode === 'pattern' ? sub.punsubscribe(name) : sub.unsubscribe(name)).catch(() => undefined), UNSUBSCRIBE_TIMEOUT_MS);
     }
   }
 
