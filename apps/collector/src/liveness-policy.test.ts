@@ -229,6 +229,16 @@ describe('LivenessPolicy', () => {
     expect(await checkAt(T + 7.6)).toEqual([w]);
   });
 
+  it('forces no commit when nobody it could judge is expired (a worker whose source is disconnected, say)', async () => {
+    const w = 'celery@unreachable';
+    statuses.set('redis', disconnected(T - 100));
+    await commit(heartbeatAt(w, T, 1, 2, 'redis')); // expires at T + 4, on a source that is down
+    const other: CeleryEvent = { type: 'worker-heartbeat', hostname: 'celery@elsewhere', timestamp: T + 4.75, clock: 1, uuid: null, fields: heartbeatFields('celery@elsewhere', T + 4.75, 1, 2) };
+    pipeline.push({ source: 'rabbitmq', receivedAt: T + 5, result: { events: [other], rejected: [] }, token: null });
+    expect(await checkAt(T + 5.5)).toEqual([]);
+    expect(pipeline.pendingItems).toBe(1); // left to its batch
+  });
+
   it('judges nobody while the broker holds a backlog of more than CM_BATCH_MAX_EVENTS messages for us', async () => {
     const w = 'celery@queued';
     statuses.set('rabbitmq', connected(T - 100));

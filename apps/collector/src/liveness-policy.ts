@@ -6,7 +6,7 @@
  * committed — so a restart or a reconnect never declares live workers dead. Before judging, it
  * commits the events received so far: one of them may be the sign of life.
  */
-import type { EventWriter } from '../../../libs/state/src';
+import type { EventWriter, WorkerRecord } from '../../../libs/state/src';
 import type { SourceStatus } from '../../../libs/broker/src';
 import { heartbeatTimeoutEvent } from './derived-events';
 import type { AppLogger } from '../../../libs/logging/src/logger';
@@ -51,22 +51,26 @@ export class LivenessPolicy {
     await this.running;
   }
 
+  /** The expired workers the collector can see: their source connected for a whole expiry window of theirs. */
+  private judgeable(expired: WorkerRecord[], now: number): WorkerRecord[] {
+    return expired.filter((w) => {
+      const status = w.source ? this.view.sourceStatus(w.source) : undefined;
+      if (!status || !status.connected) return false;
+      const window = (w.freq ?? this.options.defaultFreq) * this.options.expiryFactor;
+      return now - status.since >= window;
+    });
+  }
+
   /** One pass; returns the hostnames declared offline. */
   async check(now = Date.now() / 1000): Promise<string[]> {
     if (this.view.isBehind()) return [];
     try {
-      if ((await this.store.expiredWorkers(now)).length === 0) return [];
-      // Someone looks expired: commit what was received first, and look again. A heartbeat that
+      if (this.judgeable(await this.store.expiredWorkers(now), now).length === 0) return [];
+      // Someone may be judged: commit what was received first, and look again. A heartbeat that
       // arrived before the expiry but still waits for its batch would otherwise be projected
       // just before an offline event stamped later than itself, and the worker would stay offline.
       await this.view.commitReceived();
-      const expired = await this.store.expiredWorkers(now);
-      const judged = expired.filter((w) => {
-        const status = w.source ? this.view.sourceStatus(w.source) : undefined;
-        if (!status || !status.connected) return false;
-        const window = (w.freq ?? this.options.defaultFreq) * this.options.expiryFactor;
-        return now - status.since >= window;
-      });
+      const judged = this.judgeable(await this.store.expiredWorkers(now), now);
       if (judged.length === 0) return [];
       const events = judged.map((w) => heartbeatTimeoutEvent(w, this.options.expiryFactor, this.options.defaultFreq, now));
       await this.view.appendDerived(events);
