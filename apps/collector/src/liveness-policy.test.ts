@@ -229,7 +229,7 @@ describe('LivenessPolicy', () => {
     expect(await checkAt(T + 7.6)).toEqual([w]);
   });
 
-  it('forces no commit when nobody it could judge is expired (a worker whose source is disconnected, say)', async () => {
+  it('forces no commit when the expired workers are all on sources it does not read (disconnected, say)', async () => {
     const w = 'celery@unreachable';
     statuses.set('redis', disconnected(T - 100));
     await commit(heartbeatAt(w, T, 1, 2, 'redis')); // expires at T + 4, on a source that is down

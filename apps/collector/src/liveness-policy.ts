@@ -54,20 +54,26 @@ export class LivenessPolicy {
   /** The expired workers the collector can see: their source connected for a whole expiry window of theirs. */
   private judgeable(expired: WorkerRecord[], now: number): WorkerRecord[] {
     return expired.filter((w) => {
-      const status = w.source ? this.view.sourceStatus(w.source) : undefined;
+      const status = this.sourceOf(w);
       if (!status || !status.connected) return false;
       const window = (w.freq ?? this.options.defaultFreq) * this.options.expiryFactor;
       return now - status.since >= window;
     });
   }
 
+  private sourceOf(w: WorkerRecord): SourceStatus | undefined {
+    return w.source ? this.view.sourceStatus(w.source) : undefined;
+  }
+
   /** One pass; returns the hostnames declared offline. */
   async check(now = Date.now() / 1000): Promise<string[]> {
     if (this.view.isBehind()) return [];
     try {
-      if (this.judgeable(await this.store.expiredWorkers(now), now).length === 0) return [];
-      // Someone may be judged: commit what was received first, and look again. A heartbeat that
-      // arrived before the expiry but still waits for its batch would otherwise be projected
+      const expired = await this.store.expiredWorkers(now);
+      if (!expired.some((w) => this.sourceOf(w)?.connected === true)) return [];
+      // Someone on a source we read is expired: commit what was received first (now, or the
+      // events would grow "behind" while waiting for their batch), and look again. A heartbeat
+      // that arrived before the expiry but still waits for its batch would otherwise be projected
       // just before an offline event stamped later than itself, and the worker would stay offline.
       await this.view.commitReceived();
       const judged = this.judgeable(await this.store.expiredWorkers(now), now);
