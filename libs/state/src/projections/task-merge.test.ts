@@ -307,6 +307,59 @@ describe('mergeTaskEvent: late and out-of-order events', () => {
     expect(fold(events).worker).toBe('celery@w2');
   });
 
+  it('a client clock running ahead of the workers does not undo a retry (state, args, eta)', () => {
+    // The client stamps task-sent a minute ahead of the workers' clocks.
+    const sent = ev('task-sent', T0 + 60, { ...SENT_FIELDS, args: '(1,)', retries: 0 }, { hostname: CLIENT });
+    const attempt0 = [
+      ev('task-received', T0 + 1, { ...RECEIVED_FIELDS, args: '(1,)', retries: 0 }),
+      ev('task-started', T0 + 2),
+      ev('task-retried', T0 + 3, { exception: 'Retry in 30s', traceback: 'tb' }),
+    ];
+    const eta = '2026-11-24T12:00:33+00:00';
+    const resent = ev('task-sent', T0 + 3.1, { ...SENT_FIELDS, args: '(2,)', retries: 1, eta }, { hostname: 'gen77@w1' });
+    const received1 = ev('task-received', T0 + 3.2, { ...RECEIVED_FIELDS, args: '(2,)', retries: 1, eta });
+
+    for (const order of [[sent, ...attempt0], [...attempt0, sent]]) {
+      const row = fold(order);
+      expect(row.state, 'the first send comes before every retry').toBe('RETRY');
+      expect(row.args).toBe('(1,)');
+    }
+    for (const order of [[sent, ...attempt0, received1], [received1, ...attempt0, sent]]) {
+      const row = fold(order);
+      expect(row.state).toBe('RECEIVED');
+      expect(row.args, "the retry's message").toBe('(2,)');
+      expect(row.eta).toBe(eta);
+      expect(row.retries).toBe(1);
+    }
+    // The retry's own task-sent (retries=1) is after the retry, whatever the client's clock said.
+    const row = fold([sent, ...attempt0, resent]);
+    expect(row.state).toBe('PENDING');
+    expect(row.eta).toBe(eta);
+  });
+
+  it('a retry received on a worker whose clock is behind shows the new attempt, not RETRY', () => {
+    const events = [
+      ev('task-received', T0 + 10, { ...RECEIVED_FIELDS, retries: 0 }, { hostname: 'celery@fast' }),
+      ev('task-retried', T0 + 11, { exception: 'Retry' }, { hostname: 'celery@fast' }),
+      ev('task-received', T0 + 5, { ...RECEIVED_FIELDS, retries: 1 }, { hostname: 'celery@slow' }),
+    ];
+    expect(fold(events).state).toBe('RECEIVED');
+    expect(fold([...events].reverse()).state).toBe('RECEIVED');
+    // Two retries seen: the receipt of attempt 1 comes before the second one.
+    const second = ev('task-retried', T0 + 6, { exception: 'Retry' }, { hostname: 'celery@slow' });
+    expect(fold([...events, second]).state).toBe('RETRY');
+  });
+
+  it('without retries counters (other clients), timestamps place events against the retry', () => {
+    const events = [
+      ev('task-received', T0 + 1, { name: 'x' }),
+      ev('task-retried', T0 + 2, { exception: 'Retry' }),
+      ev('task-received', T0 + 3, { name: 'x' }, { hostname: 'celery@w2' }),
+    ];
+    expect(fold(events).state).toBe('RECEIVED');
+    expect(fold(events.slice(0, 2)).state).toBe('RETRY');
+  });
+
   it('ties on timestamp are broken by clock (absent = -1), then dedup_key', () => {
     const a = ev('task-succeeded', T0, { result: 'a' }, { clock: 5, dedup_key: 'zzz' });
     const b = ev('task-succeeded', T0, { result: 'b' }, { clock: 6, dedup_key: 'aaa' });
@@ -384,6 +437,24 @@ describe('mergeTaskEvent: defensive behaviour', () => {
     expect(next.state).toBe('STARTED');
     expect(next.first_position).toBe(row.first_position);
     expect(meta(next).s).toEqual({ RECEIVED: T0, STARTED: T0 + 1, RETRY: T0 + 0.5 });
+  });
+
+  it('keeps merging a row built before attempt-aware rules by the rules it was built with', () => {
+    const sent = ev('task-sent', T0 + 60, { ...SENT_FIELDS, args: '(1,)', retries: 0 }, { hostname: CLIENT });
+    const attempt0 = [ev('task-received', T0 + 1, { ...RECEIVED_FIELDS, retries: 0 }), ev('task-retried', T0 + 3, { exception: 'Retry' })];
+    const received1 = ev('task-received', T0 + 3.2, { ...RECEIVED_FIELDS, args: '(2,)', retries: 1 });
+    const current = fold([sent, ...attempt0]);
+    // The same row as an earlier version wrote it: no "v", no attempts, no retried positions.
+    const { v: _v, t: _t, r: _r, ...old } = JSON.parse(current.merge_meta) as Record<string, unknown>;
+    const legacy: TaskRow = { ...current, state: 'PENDING', merge_meta: JSON.stringify(old) };
+    const row = mergeTaskEvent(legacy, received1);
+    expect(row.args, 'timestamps decide, as before').toBe('(1,)');
+    expect(row.state).toBe('RECEIVED');
+    expect(JSON.parse(row.merge_meta)).not.toHaveProperty('v');
+    // Replaying the log (rebuild) gives the attempt-aware row.
+    const rebuilt = fold([sent, ...attempt0, received1]);
+    expect([rebuilt.args, rebuilt.state]).toEqual(['(2,)', 'RECEIVED']);
+    expect(JSON.parse(rebuilt.merge_meta)).toMatchObject({ v: 2, t: [attempt0[1]!.position], r: { PENDING: 0, RECEIVED: 1 } });
   });
 
   it('keeps event_positions ascending whatever order events are merged in, and survives a damaged list', () => {
@@ -642,20 +713,20 @@ const payloadArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
   { requiredKeys: [] },
 );
 
-const rawEventArb = fc.record({
-  type: fc.constantFrom(...TASK_TYPES),
-  dt: fc.constantFrom(0, 0.5, 1, 1.5, 2, 3, 7),
-  clock: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
-  dedup_key: fc.string({ minLength: 1, maxLength: 4 }),
-  hostname: fc.constantFrom('celery@w1', 'celery@w2', 'gen1@client'),
-  source: fc.constantFrom('rabbit', 'redis'),
-  fields: payloadArb,
-});
+const rawEventArb = (types: readonly string[], fields: fc.Arbitrary<Record<string, unknown>>) =>
+  fc.record({
+    type: fc.constantFrom(...types),
+    dt: fc.constantFrom(0, 0.5, 1, 1.5, 2, 3, 7),
+    clock: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+    dedup_key: fc.string({ minLength: 1, maxLength: 4 }),
+    hostname: fc.constantFrom('celery@w1', 'celery@w2', 'gen1@client'),
+    source: fc.constantFrom('rabbit', 'redis'),
+    fields,
+  });
 
 /** A set of distinct events of one task (distinct dedup_keys and positions). */
-const eventSetArb: fc.Arbitrary<StoredEvent[]> = fc
-  .uniqueArray(rawEventArb, { selector: (r) => r.dedup_key, minLength: 1, maxLength: 12 })
-  .chain((raws) =>
+const eventSetOf = (types: readonly string[], fields: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<StoredEvent[]> =>
+  fc.uniqueArray(rawEventArb(types, fields), { selector: (r) => r.dedup_key, minLength: 1, maxLength: 12 }).chain((raws) =>
     fc.shuffledSubarray(
       raws.map((_, i) => i + 1),
       { minLength: raws.length, maxLength: raws.length },
@@ -672,9 +743,23 @@ const eventSetArb: fc.Arbitrary<StoredEvent[]> = fc
     ),
   );
 
+const eventSetArb = eventSetOf(TASK_TYPES, payloadArb);
+
+/**
+ * Sets where the retries counters matter: retries, sends and receipts of a few attempts, with
+ * clocks that disagree (no terminal state to hide the rest).
+ */
+const retrySetArb = eventSetOf(
+  ['task-sent', 'task-received', 'task-started', 'task-retried', 'task-rejected'],
+  fc.record({ retries: fc.integer({ min: 0, max: 3 }), args: fc.constantFrom('(1,)', '(2,)'), eta: fc.constantFrom(null, 'e1') }, { requiredKeys: [] }),
+);
+
 const setAndPermutationArb = eventSetArb.chain((events) =>
   fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })),
 );
+
+/** The payload keys whose columns are ordered by attempt first. */
+const ATTEMPT_KEYS = ['name', 'args', 'kwargs', 'eta', 'expires', 'queue', 'exchange', 'routing_key', 'root_id', 'parent_id'];
 
 /** The rules written declaratively over the whole set (independent of the fold). */
 function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
@@ -685,9 +770,18 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     }
     return best;
   };
+  const attemptOf = (e: StoredEvent): number => {
+    const r = e.payload['retries'];
+    return typeof r === 'number' && Number.isSafeInteger(r) && r >= 0 ? r : -1;
+  };
   const field = (key: string, types: string[] | null, coerce: (v: unknown) => string | number | null): string | number | null => {
-    // The newest event that says something the column can hold (a value of its type, or null).
-    const e = latest((x) => key in x.payload && (types === null || types.includes(x.type)) && (x.payload[key] === null || coerce(x.payload[key]) !== null));
+    // The newest event that says something the column can hold (a value of its type, or null);
+    // for the fields of an attempt's message, the newest of the highest attempt.
+    const says = (x: StoredEvent): boolean =>
+      key in x.payload && (types === null || types.includes(x.type)) && (x.payload[key] === null || coerce(x.payload[key]) !== null);
+    const byAttempt = ATTEMPT_KEYS.includes(key);
+    const top = Math.max(-1, ...events.filter(says).map(attemptOf));
+    const e = latest((x) => says(x) && (!byAttempt || attemptOf(x) === top));
     return e === undefined ? null : coerce(e.payload[key]);
   };
   const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -713,6 +807,19 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
   let state: string;
   const builtin = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
   const retryAt = at.get('RETRY');
+  // The retries counters: how many task-retried, and the highest attempt sent / received.
+  const retried = events.filter((e) => e.type === 'task-retried').length;
+  const topAttempt = (type: string): number | undefined => {
+    const a = events.filter((e) => e.type === type && attemptOf(e) >= 0).map(attemptOf);
+    return a.length ? Math.max(...a) : undefined;
+  };
+  const attemptOfState: Record<string, number | undefined> = { PENDING: topAttempt('task-sent'), RECEIVED: topAttempt('task-received') };
+  const isAfterRetry = (s: string): boolean => {
+    const a = attemptOfState[s];
+    if (retried > 0 && a !== undefined && a >= retried) return true; // sent/received again after the last retry
+    if (retried > 0 && s === 'PENDING' && a === 0) return false; // the first send precedes every retry
+    return (at.get(s) as number) > (retryAt as number);
+  };
   const customs = [...at.keys()].filter(
     (s) => !builtin.includes(s) && (retryAt === undefined || (at.get(s) as number) > retryAt),
   );
@@ -724,7 +831,7 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
   } else if (at.has('REVOKED')) state = 'REVOKED';
   else {
     const present = ['STARTED', 'RECEIVED', 'REJECTED', 'PENDING'].filter((s) => at.has(s));
-    const candidates = retryAt === undefined ? present : present.filter((s) => (at.get(s) as number) > retryAt);
+    const candidates = retryAt === undefined ? present : present.filter(isAfterRetry);
     state = candidates[0] ?? 'RETRY';
   }
   const newest = latest(() => true) as StoredEvent;
@@ -790,6 +897,20 @@ describe('mergeTaskEvent: order-independence (property)', () => {
         const { merge_meta: _meta, ...row } = fold(events);
         expect(row).toEqual(specRow(events));
       }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('with retries whose clocks disagree: order-independent, and the rules stated over the set', () => {
+    fc.assert(
+      fc.property(
+        retrySetArb.chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }))),
+        ([events, permuted]) => {
+          expect(fold(permuted)).toEqual(fold(events));
+          const { merge_meta: _meta, ...row } = fold(events);
+          expect(row).toEqual(specRow(events));
+        },
+      ),
       { numRuns: 1000 },
     );
   });

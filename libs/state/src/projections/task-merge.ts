@@ -7,21 +7,33 @@
  * - Order key of an event: (timestamp, clock ?? -1, dedup_key), lexicographic.
  * - Every field takes its value from the greatest-order-key event among those whose payload has
  *   the key (a JSON null counts as a value); `merge_meta` keeps, per field, that event's order key.
+ *   The fields that describe one attempt's message (name, args, kwargs, eta, expires, queue,
+ *   exchange, routing_key, root_id, parent_id) are ordered by the event's attempt first: its
+ *   `retries` (-1 when it carries none), then the order key. A retry's task-received therefore
+ *   beats the first task-sent even when the client's clock runs ahead of the workers'.
  *   `hostname` goes to `client` for task-sent and to `worker` for every other task event.
  *   task-revoked: terminated/signum/expired → revoked_*; task-rejected: requeue → rejected_requeue.
  *   `source` comes from the greatest-order-key event of all.
  * - Values of the wrong type for their column are stored as null (never a crash).
  * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
- *   timestamp of every state (custom ones included), from which the state is resolved.
+ *   timestamp of every state (custom ones included), the highest `retries` of the PENDING and
+ *   RECEIVED events, and the positions of the task-retried events, from which the state is
+ *   resolved (task-state.ts, RetryEvidence).
  * - first/last_position = min/max position; event_count = number of merges; event_positions = the
  *   positions merged, ascending and distinct, comma-separated (see task-event-positions.ts).
  *
  * Callers must merge each stored event exactly once (the log's dedup guarantees distinct events):
  * merging the same event again changes nothing but event_count, which would then over-count.
  *
- * merge_meta layout (compact JSON): `{"o":[[timestamp,clock,dedup_key],…],"f":{column:index in o},
- * "s":{state:newest timestamp}}` — `o` sorted ascending without duplicates, `f` in a fixed column
- * order, `s` sorted by name.
+ * merge_meta layout (compact JSON): `{"v":2,"o":[[timestamp,clock,dedup_key],…],"f":{column:index
+ * in o},"a":{column:attempt},"s":{state:newest timestamp},"r":{state:highest retries},"t":[position
+ * of a task-retried event,…]}` — `o` sorted ascending without duplicates, `f` and `a` in a fixed
+ * column order (`a` only for attempt fields whose value came with a `retries`), `s` and `r` sorted
+ * by name, `t` ascending; `a`, `r` and `t` are left out when empty.
+ *
+ * Rows merged before version 2 (no `"v"`) keep being merged by the rules they were built with
+ * (order key only, timestamps against RETRY), so that they stay consistent; `rebuild` brings them
+ * to version 2.
  */
 import type { Selectable } from 'kysely';
 import type { TasksTable } from '../schema';
@@ -46,6 +58,7 @@ import {
   FAILURE,
   resolveTaskState,
   stateForEventType,
+  type RetryEvidence,
   timestampColumnForEventType,
   type TaskTimestampColumn,
 } from './task-state';
@@ -113,6 +126,25 @@ const REVOKED_FIELDS: readonly FieldSpec[] = [
 ];
 
 const REJECTED_FIELDS: readonly FieldSpec[] = [['requeue', 'rejected_requeue', asFlag]];
+
+/** Fields of one attempt's message: ordered by (attempt, order key) in version-2 rows. */
+const ATTEMPT_COLUMNS: ReadonlySet<KeyedColumn> = new Set<KeyedColumn>([
+  'name',
+  'args',
+  'kwargs',
+  'eta',
+  'expires',
+  'queue',
+  'exchange',
+  'routing_key',
+  'root_id',
+  'parent_id',
+]);
+
+/** States whose highest `retries` the meta keeps (the events that carry one). */
+const ATTEMPT_STATES: ReadonlySet<string> = new Set([PENDING, RECEIVED]);
+
+const META_VERSION = 2;
 
 /** Canonical order of `merge_meta.f`. */
 const KEYED_COLUMNS: readonly KeyedColumn[] = [
@@ -203,16 +235,81 @@ function decodeStateTimes(meta: Record<string, unknown>, row: TaskRow): Map<stri
   return at;
 }
 
-function encodeMeta(keys: ReadonlyMap<string, OrderKey>, at: ReadonlyMap<string, number>): string {
-  const { table, indexOf } = buildKeyTable(keys.values());
+/** What the fold reads from and writes back to `merge_meta`. */
+interface FoldState {
+  /** Version 2 (attempt-aware) rules; false for a row merged by earlier versions. */
+  readonly attemptAware: boolean;
+  /** Per keyed column, the order key of the event its value came from. */
+  readonly keys: Map<string, OrderKey>;
+  /** Per attempt column, the `retries` of the event its value came from (absent: -1). */
+  readonly attempts: Map<string, number>;
+  /** Newest timestamp per state. */
+  readonly at: Map<string, number>;
+  /** Highest `retries` per state in ATTEMPT_STATES. */
+  readonly stateAttempts: Map<string, number>;
+  /** Positions of the task-retried events. */
+  readonly retried: Set<number>;
+}
+
+/** Reads `{name: integer}` entries of `meta[key]`; malformed entries are skipped. */
+function decodeIntegers(meta: Record<string, unknown>, key: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const v = meta[key];
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [name, n] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) out.set(name, n);
+  }
+  return out;
+}
+
+function decodeFoldState(meta: Record<string, unknown>, row: TaskRow): FoldState {
+  const t = meta['t'];
+  return {
+    attemptAware: row.event_count === 0 || meta['v'] === META_VERSION,
+    keys: decodeFieldKeys(meta),
+    attempts: decodeIntegers(meta, 'a'),
+    at: decodeStateTimes(meta, row),
+    stateAttempts: decodeIntegers(meta, 'r'),
+    retried: new Set(Array.isArray(t) ? t.filter((p): p is number => typeof p === 'number' && Number.isSafeInteger(p)) : []),
+  };
+}
+
+function encodeMeta(fold: FoldState): string {
+  const { table, indexOf } = buildKeyTable(fold.keys.values());
   const f: Record<string, number> = {};
+  const a: Record<string, number> = {};
   for (const column of KEYED_COLUMNS) {
-    const k = keys.get(column);
+    const k = fold.keys.get(column);
     if (k !== undefined) f[column] = indexOf(k);
+    const attempt = fold.attempts.get(column);
+    if (attempt !== undefined) a[column] = attempt;
   }
   const s: Record<string, number> = {};
-  for (const state of [...at.keys()].sort()) s[state] = at.get(state) as number;
-  return JSON.stringify({ o: table, f, s });
+  for (const state of [...fold.at.keys()].sort()) s[state] = fold.at.get(state) as number;
+  if (!fold.attemptAware) return JSON.stringify({ o: table, f, s });
+  const r: Record<string, number> = {};
+  for (const state of [...fold.stateAttempts.keys()].sort()) r[state] = fold.stateAttempts.get(state) as number;
+  const t = [...fold.retried].sort((x, y) => x - y);
+  return JSON.stringify({
+    v: META_VERSION,
+    o: table,
+    f,
+    ...(Object.keys(a).length > 0 ? { a } : {}),
+    s,
+    ...(Object.keys(r).length > 0 ? { r } : {}),
+    ...(t.length > 0 ? { t } : {}),
+  });
+}
+
+/** The evidence task-state.ts needs from the fold (undefined for rows of earlier versions). */
+function retryEvidence(fold: FoldState): RetryEvidence | undefined {
+  return fold.attemptAware ? { retried: fold.retried.size, attempts: fold.stateAttempts } : undefined;
+}
+
+/** `retries` of an event as an attempt number: a non-negative integer, else -1. */
+function attemptOf(payload: Record<string, unknown>): number {
+  const retries = payload['retries'];
+  return typeof retries === 'number' && Number.isSafeInteger(retries) && retries >= 0 ? retries : -1;
 }
 
 /**
@@ -238,15 +335,13 @@ export function mergeTaskEvents(row: TaskRow | undefined, events: readonly Store
   const uuid = row?.uuid ?? firstEvent.uuid;
   if (uuid === null) throw new Error(`mergeTaskEvent: ${firstEvent.type} at position ${firstEvent.position} has no uuid`);
   const next: TaskRow = { ...(row ?? emptyTaskRow(uuid)) };
-  const meta = parseMeta(next.merge_meta);
-  const keys = decodeFieldKeys(meta);
-  const at = decodeStateTimes(meta, next);
+  const fold = decodeFoldState(parseMeta(next.merge_meta), next);
   const positions = parseEventPositions(next.event_positions);
   for (const event of events) {
-    foldTaskEvent(next, keys, at, event);
+    foldTaskEvent(next, fold, event);
     insertPosition(positions, event.position);
   }
-  next.merge_meta = encodeMeta(keys, at);
+  next.merge_meta = encodeMeta(fold);
   next.event_positions = positions.join(',');
   return next;
 }
@@ -261,7 +356,7 @@ function insertPosition(positions: number[], position: number): void {
 }
 
 /** Folds one event into `next` (mutated), its field order keys and its state times. */
-function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<string, number>, event: StoredEvent): void {
+function foldTaskEvent(next: TaskRow, fold: FoldState, event: StoredEvent): void {
   if (!event.type.startsWith('task-')) {
     throw new Error(`mergeTaskEvent: not a task event: ${event.type}`);
   }
@@ -271,14 +366,23 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
     throw new Error(`mergeTaskEvent: event for task ${uuid} merged into row of task ${next.uuid}`);
   }
   const cells = next as unknown as Record<KeyedColumn, string | number | null>;
+  const { keys, attempts, at } = fold;
   const key = orderKeyOf(event);
+  const payload = event.payload;
+  const attempt = attemptOf(payload);
 
   const take = (column: KeyedColumn, value: string | number | null): void => {
     const current = keys.get(column);
-    if (current === undefined || compareOrderKeys(key, current) >= 0) {
-      cells[column] = value;
-      keys.set(column, key);
-    }
+    const byAttempt = fold.attemptAware && ATTEMPT_COLUMNS.has(column);
+    const currentAttempt = attempts.get(column) ?? -1;
+    const wins =
+      current === undefined ||
+      (byAttempt && attempt !== currentAttempt ? attempt > currentAttempt : compareOrderKeys(key, current) >= 0);
+    if (!wins) return;
+    cells[column] = value;
+    keys.set(column, key);
+    if (byAttempt && attempt >= 0) attempts.set(column, attempt);
+    else attempts.delete(column);
   };
   const copy = (payload: Record<string, unknown>, fields: readonly FieldSpec[]): void => {
     for (const [payloadKey, column, coerce] of fields) {
@@ -292,7 +396,6 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
     }
   };
 
-  const payload = event.payload;
   copy(payload, COMMON_FIELDS);
   // The attempt counter only grows: the highest seen wins, whatever the timestamps say (a client
   // stamps task-sent after publishing, so under load its retries=0 can postdate the retry's events).
@@ -307,8 +410,14 @@ function foldTaskEvent(next: TaskRow, keys: Map<string, OrderKey>, at: Map<strin
   at.set(eventState, maxOf(at.get(eventState) ?? null, event.timestamp));
   const column = timestampColumnForEventType(event.type);
   if (column !== undefined) next[column] = maxOf(next[column], event.timestamp);
+  if (fold.attemptAware) {
+    if (attempt >= 0 && ATTEMPT_STATES.has(eventState)) {
+      fold.stateAttempts.set(eventState, Math.max(fold.stateAttempts.get(eventState) ?? 0, attempt));
+    }
+    if (eventState === RETRY) fold.retried.add(event.position);
+  }
 
-  const state = resolveTaskState(at) ?? PENDING;
+  const state = resolveTaskState(at, retryEvidence(fold)) ?? PENDING;
   next.state = state;
   next.state_at = at.get(state) ?? null;
 

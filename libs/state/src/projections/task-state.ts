@@ -105,6 +105,33 @@ export function isReadyState(state: string): boolean {
 const PROGRESS_ORDER = [STARTED, RECEIVED, REJECTED, PENDING] as const;
 
 /**
+ * What the `retries` counters say about retries, when timestamps from different clocks disagree:
+ * `retried` is how many distinct task-retried events were seen; `attempts` holds, for PENDING and
+ * RECEIVED, the highest `retries` carried by a task-sent / task-received. After its n-th retry a
+ * task is sent and received again with `retries` = n, so a send or receipt with `retries` >= the
+ * number of retries comes after the newest RETRY whatever its timestamp says, and the first send
+ * (`retries` 0, from the client) comes before every RETRY.
+ */
+export interface RetryEvidence {
+  readonly retried: number;
+  readonly attempts: ReadonlyMap<string, number>;
+}
+
+/**
+ * Whether the newest `state` event counts as later than the newest RETRY (at `retryAt`). The
+ * attempt counters decide when they can: they do not depend on clocks (a client whose clock runs
+ * ahead of the workers' stamps its task-sent "after" the retry). Otherwise the timestamps decide.
+ */
+function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryEvidence | undefined): boolean {
+  const attempt = evidence?.attempts.get(state);
+  if (evidence !== undefined && evidence.retried > 0 && attempt !== undefined) {
+    if (attempt >= evidence.retried) return true;
+    if (state === PENDING && attempt === 0) return false;
+  }
+  return ts > retryAt;
+}
+
+/**
  * The state of a task given, for every state it went through, the newest timestamp of an event
  * of that state. Order-independent by construction, and equal to Celery's in-order result for
  * realistic life cycles (Celery: the best precedence among the states seen since the newest
@@ -118,11 +145,12 @@ const PROGRESS_ORDER = [STARTED, RECEIVED, REJECTED, PENDING] as const;
  * - Then REVOKED, whenever present (a revoked task stays revoked, even if it retried).
  * - Otherwise, when RETRY is present, only states seen strictly after the newest RETRY compete
  *   (a retried task received again is RECEIVED); if none, RETRY. Without RETRY, the best
- *   precedence among PENDING, RECEIVED, STARTED, REJECTED.
+ *   precedence among PENDING, RECEIVED, STARTED, REJECTED. With `evidence`, PENDING and RECEIVED
+ *   are placed against the RETRY by their `retries` counters where those tell (see RetryEvidence).
  *
  * Returns null when `at` is empty.
  */
-export function resolveTaskState(at: ReadonlyMap<string, number>): string | null {
+export function resolveTaskState(at: ReadonlyMap<string, number>, evidence?: RetryEvidence): string | null {
   if (at.size === 0) return null;
   if (at.has(SUCCESS)) return SUCCESS;
   if (at.has(FAILURE)) return FAILURE;
@@ -141,7 +169,7 @@ export function resolveTaskState(at: ReadonlyMap<string, number>): string | null
   for (const state of PROGRESS_ORDER) {
     const ts = at.get(state);
     if (ts === undefined) continue;
-    if (retryAt === undefined || ts > retryAt) return state;
+    if (retryAt === undefined || afterRetry(state, ts, retryAt, evidence)) return state;
   }
   return retryAt !== undefined ? RETRY : null;
 }
