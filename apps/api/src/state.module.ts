@@ -27,7 +27,10 @@ export class StateModule implements OnApplicationShutdown {
         {
           provide: DATABASE,
           useFactory: async () => {
-            const database = openDatabase(config.databaseUrl, { onQuery: (ms) => metrics.recordStatement(ms) });
+            const database = openDatabase(config.databaseUrl, {
+              onQuery: (ms) => metrics.recordStatement(ms),
+              onConnectionError: (message) => logger.warn(message),
+            });
             await migrateToLatest(database);
             logger.info({ database: database.description }, 'database open');
             return database;

@@ -75,7 +75,7 @@ export class Collector {
     const store: EventWriter =
       config.databaseUrl.startsWith('sqlite:') && config.sqliteWriter === 'thread'
         ? await ThreadedEventWriter.open(config.databaseUrl, { ...options, onThreadExit: (message) => logger.error({ database }, message) })
-        : await EventStore.open(config.databaseUrl, options);
+        : await EventStore.open(config.databaseUrl, { ...options, onConnectionError: (message) => logger.warn({ database }, message) });
     return new Collector(config, store, logger);
   }
 

@@ -63,6 +63,12 @@ export interface OpenDatabaseOptions {
   onCheckpointFailure?: (message: string) => void;
   /** Postgres pool size (default 4). */
   poolSize?: number;
+  /**
+   * Told when an idle Postgres connection of the pool fails (server restart, failover, an
+   * administrator's kill, idle_session_timeout): the pool drops it and opens another when needed.
+   * Without a listener such an error would end the process. Default: a JSON line on stderr.
+   */
+  onConnectionError?: (message: string) => void;
   /** Called after every SQL statement with its duration (ms): for metrics and N+1 tests. */
   onQuery?: (durationMs: number, sql: string) => void;
 }
@@ -149,6 +155,12 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
     max: options.poolSize ?? 4,
     types: types as pg.CustomTypesConfig,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const report =
+    options.onConnectionError ??
+    ((message: string) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message })}\n`));
+  pool.on('error', (error) => {
+    report(`an idle connection to ${redactUrl(url)} failed and was dropped (the next query opens another): ${error.message}`);
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
   return {

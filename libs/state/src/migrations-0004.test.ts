@@ -15,7 +15,7 @@ import type { NewEvent } from './new-event';
 async function openAt(url: string, target: string): Promise<Database> {
   const database = openDatabase(url);
   if (database.pgSchema) await sql`create schema if not exists ${sql.id(database.pgSchema)}`.execute(database.db);
-  const { error } = await migratorFor(database).migrateTo(target);
+  const { error } = await (await migratorFor(database)).migrateTo(target);
   if (error) throw error;
   return database;
 }
@@ -82,7 +82,7 @@ describe.each(DIALECTS)('migration 0004_events_dedup_by_time on %s', (dialect) =
       await database.db.insertInto('events').values({ ...row, timestamp: e.timestamp + 1 }).execute();
       await database.db.deleteFrom('events').where('timestamp', '=', e.timestamp + 1).execute();
 
-      const { error } = await migratorFor(database).migrateTo('0003_task_name_runtime_index');
+      const { error } = await (await migratorFor(database)).migrateTo('0003_task_name_runtime_index');
       expect(error).toBeUndefined();
       expect((await positions(database)).length).toBe(events.length);
       await expect(database.db.insertInto('events').values({ ...row, timestamp: e.timestamp + 1 }).execute()).rejects.toThrow(/unique|duplicate/i);

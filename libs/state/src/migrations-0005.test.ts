@@ -54,10 +54,10 @@ describe.each(DIALECTS)('migration 0005_root_index_children_only on %s', (dialec
       expect(await rootIndexDefinition(database)).toMatch(/root_id <> uuid|root_id <> \(?uuid\)?|\(root_id\)::text <> \(uuid\)::text/i);
       expect(await workflow()).toEqual(want);
 
-      const { error } = await migratorFor(database).migrateTo('0004_events_dedup_by_time');
+      const { error } = await (await migratorFor(database)).migrateTo('0004_events_dedup_by_time');
       expect(error).toBeUndefined();
       expect(await rootIndexDefinition(database)).not.toMatch(/<>/);
-      const { error: again } = await migratorFor(database).migrateToLatest();
+      const { error: again } = await (await migratorFor(database)).migrateToLatest();
       expect(again).toBeUndefined();
       expect(await workflow()).toEqual(want);
     } finally {

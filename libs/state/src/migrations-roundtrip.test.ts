@@ -40,11 +40,11 @@ describe.each(DIALECTS)('migrations down and up again on %s', (dialect) => {
       expect(latest.some((line) => line.includes('tasks_worker_state'))).toBe(false);
       expect(latest.some((line) => line.includes('tasks_worker_received'))).toBe(true);
 
-      const { error: toSix } = await migratorFor(database).migrateTo('0006_task_event_positions');
+      const { error: toSix } = await (await migratorFor(database)).migrateTo('0006_task_event_positions');
       expect(toSix).toBeUndefined();
       expect((await schemaOf(database)).filter((line) => line.includes('tasks_worker_state'))).toHaveLength(1);
 
-      const { error: down } = await migratorFor(database).migrateTo('0001_initial');
+      const { error: down } = await (await migratorFor(database)).migrateTo('0001_initial');
       expect(down).toBeUndefined();
       await migrateToLatest(database);
       expect(await schemaOf(database)).toEqual(latest);

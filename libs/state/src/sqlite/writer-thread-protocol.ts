@@ -10,7 +10,7 @@ import type { EventStoreOptions } from '../event-store';
 import type { NewEvent, NewRejection } from '../new-event';
 
 /** Everything about opening the store that can cross a thread (no callbacks). */
-export type WriterThreadOptions = Omit<EventStoreOptions, 'onQuery' | 'onCheckpointFailure'>;
+export type WriterThreadOptions = Omit<EventStoreOptions, 'onQuery' | 'onCheckpointFailure' | 'onConnectionError'>;
 
 export interface WriterThreadData {
   url: string;

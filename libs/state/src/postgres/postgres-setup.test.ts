@@ -1,0 +1,98 @@
+/**
+ * Postgres set-up against the machine's real server: migrations that start together (the
+ * collector and the API on a fresh database), a default-schema install beside a `?schema=` one in
+ * the same database, and an idle pooled connection that the server ends.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import * as pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { POSTGRES_URL } from '../../../../test/support/test-databases';
+import { waitFor } from '../../../../test/support/wait-for';
+import { openDatabase } from '../database';
+import { migrateToLatest } from '../migrate';
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+function urlOfDatabase(name: string): string {
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+describe('Postgres set-up', () => {
+  it('two processes migrating one fresh schema at the same time both succeed', async () => {
+    // Each round: a new schema, two pools (as the collector and the API would have) at once.
+    for (let round = 0; round < 8; round++) {
+      const schema = uniqueName('t_migrace');
+      const a = openDatabase(`${POSTGRES_URL}?schema=${schema}`);
+      const b = openDatabase(`${POSTGRES_URL}?schema=${schema}`);
+      try {
+        const results = await Promise.allSettled([migrateToLatest(a), migrateToLatest(b)]);
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), `round ${round}`).toEqual(['ok', 'ok']);
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from tasks`.execute(a.db);
+        expect(rows[0]?.n).toBe(0);
+      } finally {
+        await a.close();
+        await b.close();
+        await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
+      }
+    }
+  });
+
+  it('migrates the default schema of a database where another install uses ?schema=', async () => {
+    const name = uniqueName('t_migdb');
+    await admin((c) => c.query(`create database ${name}`));
+    try {
+      const withSchema = openDatabase(`${urlOfDatabase(name)}?schema=other_install`);
+      await migrateToLatest(withSchema);
+      await withSchema.close();
+
+      const plain = openDatabase(urlOfDatabase(name));
+      try {
+        const applied = await migrateToLatest(plain);
+        expect(applied.length).toBeGreaterThan(0);
+        expect(applied.every((r) => r.status === 'Success')).toBe(true);
+        const { rows } = await sql<{ table_name: string }>`
+          select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(plain.db);
+        expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['events', 'tasks', 'workers', 'kysely_migration', 'kysely_migration_lock']));
+        expect(await migrateToLatest(plain)).toEqual([]);
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    }
+  });
+
+  it('an idle pooled connection ended by the server is reported and replaced, not fatal', async () => {
+    const schema = uniqueName('t_idle');
+    const reports: string[] = [];
+    const database = openDatabase(`${POSTGRES_URL}?schema=${schema}`, { onConnectionError: (m) => reports.push(m) });
+    try {
+      await migrateToLatest(database);
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(database.db);
+      const pid = rows[0]?.pid;
+      expect(pid).toBeTypeOf('number');
+      // Only this pool's connection (now idle) is ended: pg_terminate_backend of its own pid.
+      await admin((c) => c.query('select pg_terminate_backend($1)', [pid]));
+      await waitFor(() => reports.length > 0, { timeoutMs: 10_000, description: 'the pool to report the lost connection' });
+      expect(reports[0]).toMatch(/an idle connection to postgres:\/\/.* failed and was dropped/);
+      const again = await sql<{ one: number }>`select 1 as one`.execute(database.db);
+      expect(again.rows[0]?.one).toBe(1);
+    } finally {
+      await database.close();
+      await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
+    }
+  });
+});
