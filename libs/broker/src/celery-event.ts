@@ -35,7 +35,7 @@ export type RejectionReason =
 /** A message (or one element of a `task.multi` array) that could not become an event. */
 export interface RejectedMessage {
   reason: RejectionReason;
-  /** What failed and where, for a human: `field "clock" must be a non-negative integer, got "x"`. */
+  /** What failed and where, for a human: `field "clock" must be a non-negative integer up to 9007199254740991, got "x"`. */
   detail: string;
   routingKey: string | null;
   contentType: string | null;

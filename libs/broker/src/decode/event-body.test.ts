@@ -113,7 +113,7 @@ describe('decodeEventBody: task.multi batches', () => {
       ['not-an-object', 'element 4 of 9: expected a JSON object, got a number (42)'],
       ['not-an-object', 'element 5 of 9: expected a JSON object, got null'],
       ['not-an-object', expect.stringMatching(/^element 6 of 9: expected a JSON object, got an array/)],
-      ['wrong-field-type', 'element 7 of 9: field "clock" must be a non-negative integer, got "x"'],
+      ['wrong-field-type', 'element 7 of 9: field "clock" must be a non-negative integer up to 9007199254740991, got "x"'],
       ['bad-timestamp', expect.stringMatching(/^element 8 of 9: field "timestamp" is out of range: got -1/)],
     ]);
     // Each rejection's raw is that element alone, re-serialized.

@@ -223,14 +223,18 @@ describe('validateEvent: timestamp', () => {
 
 describe('validateEvent: optional field types', () => {
   const cases: Array<[string, unknown, string]> = [
-    ['clock', -1, 'a non-negative integer'],
-    ['clock', 1.5, 'a non-negative integer'],
-    ['clock', '17', 'a non-negative integer'],
-    ['pid', 79.9, 'an integer'],
-    ['pid', '7990', 'an integer'],
-    ['active', true, 'an integer'],
-    ['processed', [], 'an integer'],
-    ['retries', '0', 'an integer'],
+    ['clock', -1, 'a non-negative integer up to 9007199254740991'],
+    ['clock', 1.5, 'a non-negative integer up to 9007199254740991'],
+    ['clock', '17', 'a non-negative integer up to 9007199254740991'],
+    ['clock', 1e19, 'a non-negative integer up to 9007199254740991'],
+    ['clock', 2 ** 53, 'a non-negative integer up to 9007199254740991'],
+    ['pid', -1e21, 'an integer within ±9007199254740991'],
+    ['processed', 1e19, 'an integer within ±9007199254740991'],
+    ['pid', 79.9, 'an integer within ±9007199254740991'],
+    ['pid', '7990', 'an integer within ±9007199254740991'],
+    ['active', true, 'an integer within ±9007199254740991'],
+    ['processed', [], 'an integer within ±9007199254740991'],
+    ['retries', '0', 'an integer within ±9007199254740991'],
     ['freq', '2.0', 'a finite number'],
     ['freq', Infinity, 'a finite number'],
     ['runtime', NaN, 'a finite number'],
@@ -257,7 +261,7 @@ describe('validateEvent: optional field types', () => {
   });
 
   it('names the value it got in the detail', () => {
-    expect(rejected(validateEvent({ ...succeeded, clock: 'x' }, OPTS)).detail).toBe('field "clock" must be a non-negative integer, got "x"');
+    expect(rejected(validateEvent({ ...succeeded, clock: 'x' }, OPTS)).detail).toBe('field "clock" must be a non-negative integer up to 9007199254740991, got "x"');
     expect(rejected(validateEvent({ ...succeeded, runtime: Infinity }, OPTS)).detail).toBe('field "runtime" must be a finite number, got Infinity');
     expect(rejected(validateEvent({ ...heartbeat, loadavg: [1, 'x'] }, OPTS)).detail).toBe(
       'field "loadavg" must be an array of finite numbers, got [1,"x"]',
@@ -268,9 +272,9 @@ describe('validateEvent: optional field types', () => {
     const long = 'x'.repeat(10_000);
     const r = rejected(validateEvent({ ...succeeded, pid: long }, OPTS));
     expect(r.detail.length).toBeLessThan(200);
-    expect(r.detail).toMatch(/^field "pid" must be an integer, got "x+…$/);
+    expect(r.detail).toMatch(/^field "pid" must be an integer within ±9007199254740991, got "x+…$/);
     const obj = rejected(validateEvent({ ...succeeded, pid: { a: long } }, OPTS));
-    expect(obj.detail.length).toBeLessThanOrEqual('field "pid" must be an integer, got '.length + MAX_DESCRIBED_CHARS + 1);
+    expect(obj.detail.length).toBeLessThanOrEqual('field "pid" must be an integer within ±9007199254740991, got '.length + MAX_DESCRIBED_CHARS + 1);
   });
 
   it.each([

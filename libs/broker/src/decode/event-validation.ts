@@ -25,8 +25,8 @@ const enum Kind {
 }
 
 const EXPECTED: readonly string[] = [
-  'a non-negative integer',
-  'an integer',
+  'a non-negative integer up to 9007199254740991',
+  'an integer within ±9007199254740991',
   'a finite number',
   'an array of finite numbers',
   'a string',
@@ -172,10 +172,12 @@ function nestsDeeperThan(value: object, levels: number): boolean {
 
 function hasKind(v: unknown, kind: Kind): boolean {
   switch (kind) {
+    // Safe integers only: the columns are bigint (Postgres refuses 1e19, and reads 1e21 as
+    // "1e+21"), and a double holds no larger integer exactly anyway.
     case Kind.NonNegativeInteger:
-      return Number.isInteger(v) && (v as number) >= 0;
+      return Number.isSafeInteger(v) && (v as number) >= 0;
     case Kind.Integer:
-      return Number.isInteger(v);
+      return Number.isSafeInteger(v);
     case Kind.FiniteNumber:
       return Number.isFinite(v);
     case Kind.FiniteNumberArray:
