@@ -20,6 +20,7 @@ import { openStoreForAssertions, runCollectorCommand, startCollector, type Colle
 import { deleteTestQueue } from '../support/raw-events';
 import { createTestDatabase, type DialectUnderTest, type TestDatabase } from '../support/test-databases';
 import { waitFor } from '../support/wait-for';
+import { damageProjections } from '../support/damage-projections';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
@@ -285,6 +286,7 @@ describe.each(VARIANTS)('collector end to end: $title', (variant) => {
     expect(before.workers.map((w) => w.hostname)).toEqual(expect.arrayContaining([w1Name, w2Name]));
     expect(before.projected).toBe(before.last);
     const eventCount = Number((await sql<{ n: number }>`select count(*) as n from events`.execute(store!.database.db)).rows[0]?.n);
+    await damageProjections(store!.database.db);
 
     const rebuild = await runCollectorCommand('rebuild', { databaseUrl: db!.url });
     expect(rebuild.code, rebuild.output).toBe(0);

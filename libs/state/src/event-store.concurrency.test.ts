@@ -12,6 +12,7 @@ import { EventStore } from './event-store';
 import type { NewEvent } from './new-event';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
 import { heartbeat, successfulTask, T0 } from '../../../test/support/event-factory';
+import { damageProjections } from '../../../test/support/damage-projections';
 
 describe.each(DIALECTS)('concurrent writers on %s', (dialect) => {
   let db: TestDatabase;
@@ -53,6 +54,7 @@ describe.each(DIALECTS)('concurrent writers on %s', (dialect) => {
 
     // Projections equal a rebuild from the log.
     const workers = await a!.allWorkers();
+    await damageProjections(a!.database.db);
     await a!.rebuildProjections();
     expect(await a!.allTasks()).toEqual(tasks);
     expect(await a!.allWorkers()).toEqual(workers);

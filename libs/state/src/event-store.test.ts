@@ -6,6 +6,7 @@ import { EventStore } from './event-store';
 import type { NewEvent, NewRejection } from './new-event';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/support/test-databases';
 import { event, heartbeat, successfulTask, T0 } from '../../../test/support/event-factory';
+import { damageProjections } from '../../../test/support/damage-projections';
 
 function rejection(detail: string): NewRejection {
   return {
@@ -140,6 +141,7 @@ describe.each(DIALECTS)('EventStore on %s', (dialect) => {
     expect(liveTasks).toHaveLength(40);
     expect(liveWorkers.map((w) => w.hostname)).toEqual(['celery@w0', 'celery@w1', 'celery@w2']);
 
+    await damageProjections(store.database.db);
     const progress: number[] = [];
     const result = await store.rebuildProjections((p) => progress.push(p.done), 25);
     expect(result).toEqual({ done: events.length, total: events.length });

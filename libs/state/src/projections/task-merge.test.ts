@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { StoredEvent } from '../stored-event';
 import { emptyTaskRow, mergeTaskEvent, mergeTaskEvents, type TaskRow } from './task-merge';
 import { compareOrderKeys, orderKeyOf } from './order-key';
-import { precedence } from './task-state';
+import { precedence, stateForEventType } from './task-state';
 
 const UUID = 'c39d6788-3f60-4ccb-b9ba-e171b5f57cc9';
 const T0 = 1_795_486_200;
@@ -925,9 +925,11 @@ describe('mergeTaskEvent: order-independence (property)', () => {
         for (let i = 1; i < m.o.length; i++) {
           expect(compareOrderKeys(m.o[i - 1] as [number, number, string], m.o[i] as [number, number, string])).toBeLessThan(0);
         }
-        for (const [state, ts] of Object.entries(m.s)) {
-          expect(row.state === state ? row.state_at : ts).toBe(ts);
-        }
+        // `s`: per state, the newest timestamp of its events; the row's state_at is its state's.
+        const newestByState: Record<string, number> = {};
+        for (const e of events) newestByState[stateForEventType(e.type)] = Math.max(newestByState[stateForEventType(e.type)] ?? -Infinity, e.timestamp);
+        expect(m.s).toEqual(newestByState);
+        expect(row.state_at).toBe(m.s[row.state]);
       }),
       { numRuns: 300 },
     );
