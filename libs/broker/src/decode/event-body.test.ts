@@ -394,6 +394,22 @@ describe('decodeEventBody: nesting and custom event types', () => {
     expect(batch.rejected.map((r) => [r.reason, r.detail])).toEqual([['wrong-field-type', 'element 1 of 2: field "x" nests arrays or objects deeper than 64 levels']]);
   });
 
+  it('rejects a number beyond double range (1e400 parses as Infinity) in any field of any event, alone in its batch', () => {
+    // Stored as JSON it would read back as null: the live projection and a rebuild would differ.
+    const progress = (fields: string) => `{"type": "task-progress", "hostname": "w1@lab", "uuid": "u1", "timestamp": ${TS}, ${fields}}`;
+    const batch = decode(`[${progress('"runtime": 1e400')}, ${progress('"result": {"pct": [1, -1e999]}')}, ${progress('"runtime": 1.5')}]`);
+    expect(batch.events.map((e) => e.fields['runtime'])).toEqual([1.5]);
+    expect(batch.rejected.map((r) => [r.reason, r.detail])).toEqual([
+      ['wrong-field-type', 'element 0 of 3: field "runtime" holds a number beyond the range of a double (such as 1e400), which JSON cannot carry'],
+      ['wrong-field-type', 'element 1 of 3: field "result" holds a number beyond the range of a double (such as 1e400), which JSON cannot carry'],
+    ]);
+    const custom = decode(`{"type": "worker-custom", "hostname": "w1@lab", "timestamp": ${TS}, "pid": 1e400}`, { routingKey: 'worker.custom' });
+    expect(custom.rejected.map((r) => r.reason)).toEqual(['wrong-field-type']);
+    // A Celery field keeps its own, more precise message.
+    const succeeded = decode(`{"type": "task-succeeded", "hostname": "w1@lab", "uuid": "u1", "timestamp": ${TS}, "runtime": 1e400}`);
+    expect(succeeded.rejected[0]?.detail).toBe('field "runtime" must be a finite number, got Infinity');
+  });
+
   it("rejects a deeply nested body holding Python's NaN without throwing", () => {
     const text = `[${deep(100_000, 'NaN')}]`;
     const result = decode(text);

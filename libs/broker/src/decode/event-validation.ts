@@ -138,11 +138,18 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
   const celeryType = CELERY_EVENT_TYPES.has(type);
   for (const key in fields) {
     const v = fields[key];
-    if (typeof v === 'object' && v !== null && nestsDeeperThan(v, MAX_FIELD_NESTING)) {
-      return fail('wrong-field-type', `field "${key}" nests arrays or objects deeper than ${MAX_FIELD_NESTING} levels`);
+    if (typeof v === 'object' && v !== null) {
+      const problem = valueProblem(v, MAX_FIELD_NESTING);
+      if (problem === 'nesting') {
+        return fail('wrong-field-type', `field "${key}" nests arrays or objects deeper than ${MAX_FIELD_NESTING} levels`);
+      }
+      if (problem === 'non-finite') return nonFiniteFailure(key);
     }
     const kind = celeryType || key === 'clock' ? FIELD_KINDS.get(key) : undefined;
-    if (kind === undefined) continue;
+    if (kind === undefined) {
+      if (typeof v === 'number' && !Number.isFinite(v)) return nonFiniteFailure(key);
+      continue;
+    }
     if (v === null || v === undefined || hasKind(v, kind)) continue;
     return fail('wrong-field-type', `field "${key}" must be ${EXPECTED[kind]}, got ${describeValue(v)}`);
   }
@@ -161,13 +168,26 @@ export function validateParsedEvent(obj: unknown, opts: TimestampBounds, revive:
   };
 }
 
-/** Whether `value` (an array or object: level 1) holds arrays or objects more than `levels` deep. */
-function nestsDeeperThan(value: object, levels: number): boolean {
-  if (levels <= 0) return true;
+/**
+ * What makes `value` (an array or object: level 1) unfit to store: arrays or objects more than
+ * `levels` deep, or a number JSON cannot carry (a literal such as 1e400 parses as Infinity, and
+ * would be stored as null while the live projection saw Infinity).
+ */
+function valueProblem(value: object, levels: number): 'nesting' | 'non-finite' | null {
+  if (levels <= 0) return 'nesting';
   for (const item of Array.isArray(value) ? value : Object.values(value)) {
-    if (typeof item === 'object' && item !== null && nestsDeeperThan(item, levels - 1)) return true;
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) return 'non-finite';
+    } else if (typeof item === 'object' && item !== null) {
+      const problem = valueProblem(item, levels - 1);
+      if (problem !== null) return problem;
+    }
   }
-  return false;
+  return null;
+}
+
+function nonFiniteFailure(field: string): EventValidation {
+  return fail('wrong-field-type', `field "${field}" holds a number beyond the range of a double (such as 1e400), which JSON cannot carry`);
 }
 
 function hasKind(v: unknown, kind: Kind): boolean {
