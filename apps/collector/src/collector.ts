@@ -189,7 +189,18 @@ export class Collector {
     const probe = await withTimeout(this.store.probeWritable(), WRITE_PROBE_TIMEOUT_MS)
       .then(() => null)
       .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-    checks.push({ name: 'database', ok: probe === null, detail: probe === null ? `writable (${this.store.description})` : `not writable: ${probe}` });
+    // A batch whose commit keeps failing (a value the database refuses, say) is not ready either.
+    const commitError = this.pipeline.lastCommit.error;
+    checks.push({
+      name: 'database',
+      ok: probe === null && commitError === null,
+      detail:
+        probe !== null
+          ? `not writable: ${probe}`
+          : commitError !== null
+            ? `the last commit failed (retrying): ${commitError}`
+            : `writable (${this.store.description})`,
+    });
     const now = Date.now() / 1000;
     const ages = this.pipeline.pendingAgeBySource(now);
     const maxAge = Math.max(0, ...ages.values());

@@ -131,6 +131,8 @@ describe('IngestPipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 150)); // several retries happen meanwhile
     expect(acker.acked).toEqual([]);
     expect(pipeline.lastCommit.error).toMatch(/no such table: events/);
+    // The batch being retried counts as waiting (lag, /readyz), though it left the queue.
+    expect(pipeline.pendingAgeBySource(Date.now() / 1000 + 100).get('rabbit')).toBeGreaterThanOrEqual(100);
 
     other.exec('alter table events_hidden rename to events');
     other.close();

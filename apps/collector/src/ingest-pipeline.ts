@@ -41,6 +41,8 @@ interface DerivedRequest {
 
 export class IngestPipeline {
   private queue: EventDelivery[] = [];
+  /** The batch being committed (taken off the queue): its commit may be failing and retried. */
+  private inFlight: readonly EventDelivery[] = [];
   private queuedItems = 0;
   /** Deliveries waiting for their commit, by source (for deliveryWindows). */
   private readonly queuedBySource = new Map<string, number>();
@@ -101,9 +103,13 @@ export class IngestPipeline {
     await this.appendDerived([]);
   }
 
-  /** Seconds since the oldest delivery still waiting for its commit arrived, by source. */
+  /**
+   * Seconds since the oldest delivery still waiting for its commit arrived, by source: the batch
+   * being committed (which may be retrying a failing commit) first, then the queue.
+   */
   pendingAgeBySource(now: number): Map<string, number> {
     const ages = new Map<string, number>();
+    for (const d of this.inFlight) if (!ages.has(d.source)) ages.set(d.source, now - d.receivedAt);
     for (const d of this.queue) if (!ages.has(d.source)) ages.set(d.source, now - d.receivedAt);
     return ages;
   }
@@ -201,12 +207,15 @@ export class IngestPipeline {
       this.metrics.pendingEvents.set(this.queuedItems + events.length + rejected.length);
 
       let result: AppendReceipt;
+      this.inFlight = deliveries;
       try {
         result = await this.commitWithRetry(events, rejected);
       } catch (error) {
         // Only during shutdown: leave the deliveries unacknowledged (the broker redelivers them).
         for (const request of derived) request.reject(error);
         return;
+      } finally {
+        this.inFlight = [];
       }
       this.acknowledge(deliveries);
       this.release();

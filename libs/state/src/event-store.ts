@@ -145,9 +145,13 @@ export class EventStore implements EventWriter {
   }
 
   /** Proves the database accepts writes: takes and releases the write lock. */
+  /**
+   * Takes the append lock and runs a statement that writes (matching no row), then commits: fails
+   * where an append would, a read-only database or transaction included (a `select` would not).
+   */
   async probeWritable(): Promise<void> {
     await withWriteTransaction(this.database, async (trx) => {
-      await sql`select 1`.execute(trx);
+      await sql`delete from projection_checkpoints where 1 = 0`.execute(trx);
     });
   }
 

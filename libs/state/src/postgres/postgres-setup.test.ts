@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { POSTGRES_URL } from '../../../../test/support/test-databases';
 import { waitFor } from '../../../../test/support/wait-for';
 import { openDatabase } from '../database';
+import { EventStore } from '../event-store';
 import { migrateToLatest } from '../migrate';
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
@@ -69,6 +70,25 @@ describe('Postgres set-up', () => {
         expect(await migrateToLatest(plain)).toEqual([]);
       } finally {
         await plain.close();
+      }
+    } finally {
+      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    }
+  });
+
+  it('probeWritable fails on a read-only database (as an append would), and passes on a writable one', async () => {
+    const name = uniqueName('t_readonly');
+    await admin((c) => c.query(`create database ${name}`));
+    try {
+      const writable = await EventStore.open(urlOfDatabase(name));
+      await writable.probeWritable();
+      await writable.close();
+      await admin((c) => c.query(`alter database ${name} set default_transaction_read_only = on`));
+      const readOnly = await EventStore.open(urlOfDatabase(name), { migrate: false });
+      try {
+        await expect(readOnly.probeWritable()).rejects.toThrow(/read-only transaction/);
+      } finally {
+        await readOnly.close();
       }
     } finally {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
