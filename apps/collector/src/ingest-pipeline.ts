@@ -292,7 +292,7 @@ export class IngestPipeline {
       else stored.set(key, { source: e.source, type: e.type, n: 1 });
       if (e.timestamp > (newest.get(e.source) ?? 0)) newest.set(e.source, e.timestamp);
     }
-    for (const { source, type, n } of stored.values()) this.metrics.eventsStored.inc({ source, type }, n);
+    for (const { source, type, n } of stored.values()) this.metrics.eventsStored.inc({ source, type: this.metrics.typeLabel(type, source) }, n);
     for (const [source, ts] of newest) this.metrics.eventDelaySeconds.set({ source }, Math.max(0, now - ts));
     const duplicatesBySource = new Map<string, number>();
     const countDuplicate = (source: string) => duplicatesBySource.set(source, (duplicatesBySource.get(source) ?? 0) + 1);

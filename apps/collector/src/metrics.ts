@@ -1,12 +1,29 @@
 /** The collector's Prometheus metrics (served on /metrics). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CELERY_EVENT_TYPES } from '../../../libs/broker/src';
+
+/**
+ * Event types other than Celery's own (and the collector's) that get a `type` label of their own;
+ * later ones are counted as `type="other"`. The type comes from the wire: without a bound, a
+ * client sending many distinct types would grow /metrics and the collector's memory without end.
+ */
+export const MAX_CUSTOM_TYPE_LABELS = 50;
 
 export class CollectorMetrics {
   readonly registry = new Registry();
+  private readonly customTypes = new Set<string>();
+
+  /** The `type` label for an event type: its name, or `other` past MAX_CUSTOM_TYPE_LABELS custom types. */
+  typeLabel(type: string, source: string): string {
+    if (CELERY_EVENT_TYPES.has(type) || source.startsWith('collector:') || this.customTypes.has(type)) return type;
+    if (this.customTypes.size >= MAX_CUSTOM_TYPE_LABELS) return 'other';
+    this.customTypes.add(type);
+    return type;
+  }
 
   readonly eventsStored = new Counter({
     name: 'celery_monitor_events_stored_total',
-    help: 'Events appended to the log, by source and event type',
+    help: `Events appended to the log, by source and event type (custom types past the first ${MAX_CUSTOM_TYPE_LABELS} as "other")`,
     labelNames: ['source', 'type'] as const,
     registers: [this.registry],
   });

@@ -73,7 +73,7 @@ const FIELD_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
  * events sent with `send_event('task-progress', …)`) may use those names for anything: only
  * their `clock` (an order key) is checked, and the projections take what fits their columns.
  */
-const CELERY_EVENT_TYPES: ReadonlySet<string> = new Set([
+export const CELERY_EVENT_TYPES: ReadonlySet<string> = new Set([
   'task-sent', 'task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-rejected',
   'worker-online', 'worker-heartbeat', 'worker-offline',
 ]);

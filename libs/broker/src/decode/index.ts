@@ -2,6 +2,6 @@
 export { decodeAmqpMessage, type AmqpEventMessage } from './amqp-message';
 export { decodeRedisMessage, routingKeyFromChannel } from './redis-envelope';
 export { decodeEventBody, type EventBodyMeta } from './event-body';
-export { validateEvent, type EventValidation, type TimestampBounds } from './event-validation';
+export { validateEvent, CELERY_EVENT_TYPES, type EventValidation, type TimestampBounds } from './event-validation';
 export { reviveKombuTypes } from './kombu-json';
 export { unsupportedContentReason } from './content-type';
