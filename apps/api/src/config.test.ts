@@ -25,6 +25,11 @@ describe('API configuration', () => {
     expect(problems({ CM_API_TAIL_NOTIFIED_INTERVAL_MS: 'soon' })).toEqual(['CM_API_TAIL_NOTIFIED_INTERVAL_MS must be an integer from 5 to 60000, got "soon"']);
     expect(problems({ CM_API_SQLITE_READERS: '-1', CM_DATABASE_URL: 'mysql://h/db', CM_API_TAIL_INTERVAL_MS: '1' })).toHaveLength(3);
     expect(problems({ CM_API_DEFAULT_PAGE_SIZE: '600' })).toEqual(['CM_API_DEFAULT_PAGE_SIZE (600) must not exceed CM_API_MAX_PAGE_SIZE (500)']);
+    // A blank value is not 0 (Number(' ') is).
+    expect(problems({ CM_API_PORT: ' ', CM_API_SQLITE_READERS: '\t' })).toEqual([
+      'CM_API_PORT must be an integer from 0 to 65535, got " "',
+      'CM_API_SQLITE_READERS must be an integer from 0 to 64, got "\t"',
+    ]);
   });
 
   it('documents every setting with its variable, default and help, in the README too', () => {

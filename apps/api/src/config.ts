@@ -65,7 +65,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   const int = (key: keyof ApiConfig, min: number, max: number) => {
     const value = raw(key);
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
+    // Number(' ') is 0: a blank value is not a number.
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
       problems.push(`${API_SETTINGS[key].env} must be an integer from ${min} to ${max}, got "${value}"`);
       return min;
     }

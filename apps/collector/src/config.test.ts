@@ -54,6 +54,17 @@ describe('collector configuration', () => {
     expect(problems({ CM_AMQP_QUEUE_MAX_LENGTH: '-5' })[0]).toMatch(/CM_AMQP_QUEUE_MAX_LENGTH/);
   });
 
+  it('checks each broker URL as its source will read it, and bounds the timer settings', () => {
+    expect(problems({ CM_BROKERS: 'r=redis://h:6379/abc' })).toEqual(['CM_BROKERS / --broker: broker "r=redis://h:6379/abc": Redis URL path "/abc" must be a database number like /0']);
+    expect(problems({ CM_BROKERS: 'a=amqp://u:hunter2@h:99999//' })).toEqual([
+      'CM_BROKERS / --broker: broker "a=amqp://u:***@h:99999//": "amqp://u:***@h:99999//" is not a valid AMQP URL: expected amqp://user:password@host:5672/vhost',
+    ]);
+    // Node fires timers longer than 2^31 - 1 ms after 1 ms: such values would spin or exit at once.
+    expect(problems({ CM_SHUTDOWN_TIMEOUT_MS: '3000000000' })[0]).toMatch(/CM_SHUTDOWN_TIMEOUT_MS .*from 100 to 3600000/);
+    expect(problems({ CM_LIVENESS_INTERVAL_MS: '3000000000' })[0]).toMatch(/CM_LIVENESS_INTERVAL_MS .*from 100 to 600000/);
+    expect(problems({ CM_AMQP_QUEUE_MESSAGE_TTL_MS: '5000000000' })[0]).toMatch(/CM_AMQP_QUEUE_MESSAGE_TTL_MS .*to 4294967295/);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ CM_HTTP_PORT: '70000', CM_BATCH_MAX_EVENTS: '0', CM_LOG_LEVEL: 'loud' })).toHaveLength(3);
   });

@@ -3,6 +3,7 @@
  * validated at start: every error names the setting, the bad value and what is expected.
  */
 import { parseArgs } from 'node:util';
+import { parseAmqpUrl, redisDbFromUrl } from '../../../libs/broker/src';
 
 export interface BrokerConfig {
   name: string;
@@ -120,7 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     }
     return n;
   };
-  const optionalInt = (key: Key, min: number): number | null => (raw(key) === undefined ? null : int(key, min));
+  const optionalInt = (key: Key, min: number, max?: number): number | null => (raw(key) === undefined ? null : int(key, min, max));
   const num = (key: Key, min: number): number => {
     const value = raw(key) ?? '';
     const n = Number(value);
@@ -171,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     amqp: {
       queue: raw('amqpQueue') ?? 'celery-monitor.events',
       queueMaxLength: optionalInt('amqpQueueMaxLength', 1),
-      queueMessageTtlMs: optionalInt('amqpQueueMessageTtlMs', 1),
+      queueMessageTtlMs: optionalInt('amqpQueueMessageTtlMs', 1, MAX_AMQP_TTL_MS),
       prefetch: int('amqpPrefetch', 1, 65_535),
     },
     redis: {
@@ -190,10 +191,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     liveness: {
       expiryFactor: num('heartbeatExpiryFactor', 1),
       defaultFreq: num('defaultHeartbeatFreq', 0.1),
-      checkIntervalMs: int('livenessIntervalMs', 100),
+      checkIntervalMs: int('livenessIntervalMs', 100, 600_000),
     },
     ready: { maxLagSeconds: num('readyMaxLagSeconds', 1), maxBacklog: int('readyMaxBacklog', 0) },
-    shutdownTimeoutMs: int('shutdownTimeoutMs', 100),
+    shutdownTimeoutMs: int('shutdownTimeoutMs', 100, 3_600_000),
   };
   if ((raw('amqpQueue') ?? '').trim() === '') problems.push(`${name('amqpQueue')} must not be empty`);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -201,6 +202,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
 }
 
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** RabbitMQ's largest x-message-ttl (an unsigned 32-bit number of ms). */
+const MAX_AMQP_TTL_MS = 4_294_967_295;
 
 function parseBrokers(value: string, setting: string, problems: string[]): BrokerConfig[] {
   const entries = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -216,6 +220,16 @@ function parseBrokers(value: string, setting: string, problems: string[]): Broke
     const name = hasName ? entry.slice(0, eq) : (transport ?? 'broker');
     if (transport === null) {
       problems.push(`${setting}: broker "${redact(entry)}" has unsupported scheme "${scheme}": use amqp:// or redis://`);
+      continue;
+    }
+    // The URL itself, as the source will read it (a bad port or Redis db would otherwise fail at
+    // every connection attempt, retried for ever).
+    try {
+      if (transport === 'amqp') parseAmqpUrl(url);
+      else redisDbFromUrl(url);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      problems.push(`${setting}: broker "${redact(entry)}": ${message.split(url).join(redact(url))}`);
       continue;
     }
     if (!SOURCE_NAME.test(name)) problems.push(`${setting}: source name "${name}" must match ${SOURCE_NAME.source}`);
