@@ -52,10 +52,18 @@ async function main(): Promise<number> {
       return 2;
     }
     const store = await EventStore.open(config.databaseUrl, {
+      migrate: false,
       sqliteSynchronous: config.sqliteSynchronous,
       liveness: { expiryFactor: config.liveness.expiryFactor, defaultFreq: config.liveness.defaultFreq },
     });
     try {
+      // A mistyped Postgres schema (or an empty file) would otherwise get fresh tables and a
+      // "rebuild" of nothing.
+      if (!(await store.hasEventLog())) {
+        process.stderr.write(`rebuild: no event log in ${store.description} (CM_DATABASE_URL / --database): point it at the collector's database\n`);
+        return 2;
+      }
+      await migrateToLatest(store.database);
       const started = Date.now();
       const { done } = await store.rebuildProjections(rebuildProgressReporter(logger));
       logger.info({ database: store.description, events: done, seconds: (Date.now() - started) / 1000 }, 'projections rebuilt from the event log');

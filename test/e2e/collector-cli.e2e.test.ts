@@ -55,6 +55,21 @@ describe('collector CLI', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it.each(DIALECTS)('refuses to rebuild a %s database without an event log (a mistyped schema), creating no tables', async (dialect) => {
+    db = createTestDatabase(dialect);
+    // The database exists (an empty SQLite file; a Postgres schema nobody migrated) but holds no log.
+    await (await EventStore.open(db.url, { migrate: false })).close();
+    const { code, stderr } = await collector(['rebuild'], { CM_DATABASE_URL: db.url });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/rebuild: no event log in .*point it at the collector's database/);
+    const store = await EventStore.open(db.url, { migrate: false });
+    try {
+      expect(await store.hasEventLog()).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
   it.each(DIALECTS)('migrates a fresh %s database, then finds it up to date', async (dialect) => {
     db = createTestDatabase(dialect);
     const first = await collector(['migrate'], { CM_DATABASE_URL: db.url });

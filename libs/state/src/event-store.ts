@@ -145,6 +145,16 @@ export class EventStore implements EventWriter {
   }
 
   /** Proves the database accepts writes: takes and releases the write lock. */
+  /** Whether this database holds an event log (its `events` table), migrated or not. */
+  async hasEventLog(): Promise<boolean> {
+    if (this.database.dialect === 'postgres') {
+      const { rows } = await sql<{ found: boolean }>`select to_regclass('events') is not null as found`.execute(this.database.db);
+      return rows[0]?.found === true;
+    }
+    const { rows } = await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = 'events'`.execute(this.database.db);
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
   /**
    * Takes the append lock and runs a statement that writes (matching no row), then commits: fails
    * where an append would, a read-only database or transaction included (a `select` would not).
