@@ -241,6 +241,36 @@ describe('collector with malformed input (RabbitMQ + Redis → SQLite)', () => {
     expect(collector!.isRunning()).toBe(true);
   });
 
+  it('stores a heartbeat from a clock a minute ahead, and warns about that clock once (log and metric)', async () => {
+    const channel = await connection!.createConfirmChannel();
+    const ahead = host('clock-ahead');
+    for (let i = 0; i < 2; i++) {
+      channel.publish('celeryev', rk('clock-ahead'), json(heartbeat(ahead, { timestamp: now() + 60, clock: 20 + i })), {
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        deliveryMode: 1,
+        headers: { hostname: ahead },
+      });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+    await waitFor(async () => (await store!.allWorkers()).some((w) => w.hostname === ahead) || undefined, {
+      timeoutMs: 10_000,
+      description: `worker ${ahead} stored`,
+    });
+    const warnings = await waitFor(
+      async () => metricValue(await collector!.metrics(), 'celery_monitor_clock_drift_warnings_total', { source: 'rabbitmq' }) || undefined,
+      { timeoutMs: 10_000, description: 'a clock drift warning counted' },
+    );
+    expect(warnings).toBe(1);
+    const lines = collector!.output().split('\n').filter((l) => l.includes(ahead) && l.includes('clock'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/"level":"warn".*the clock of .* seems \d+(\.\d)? s ahead of the collector's/);
+    const logged = JSON.parse(lines[0]!) as { driftSeconds: number };
+    expect(logged.driftSeconds).toBeGreaterThan(-61);
+    expect(logged.driftSeconds).toBeLessThan(-55);
+  });
+
   it('acknowledges every message, bad ones included: none is left in the queue or comes back after a crash', async () => {
     const checkChannel = await connection!.createChannel();
     checkChannel.on('error', () => undefined);

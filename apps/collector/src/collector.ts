@@ -4,10 +4,11 @@
  * and metrics. `stop()` is the graceful shutdown: stop deliveries, commit and ack what arrived,
  * close.
  */
-import { DEFAULT_BACKOFF, type EventSource, type SourceStatusEvent } from '../../../libs/broker/src';
+import { DEFAULT_BACKOFF, type EventDelivery, type EventSource, type SourceStatusEvent } from '../../../libs/broker/src';
 import { EventStore, ThreadedEventWriter, redactUrl, type EventWriter } from '../../../libs/state/src';
 import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config';
+import { ClockDriftMonitor } from './clock-drift';
 import { gapEvent } from './derived-events';
 import { createEventSources } from './event-sources';
 import { CollectorHttpServer, type ReadinessCheck } from './http-server';
@@ -28,6 +29,7 @@ export class Collector {
   private readonly liveness: LivenessPolicy;
   private readonly http: CollectorHttpServer;
   private readonly backlogs = new Map<string, number | null>();
+  private readonly clockDrift = new ClockDriftMonitor();
   private backlogTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
@@ -84,7 +86,13 @@ export class Collector {
     const address = await this.http.listen(this.config.httpHost, this.config.httpPort);
     for (const source of this.sources) {
       this.metrics.sourceConnected.set({ source: source.name, transport: source.transport }, 0);
-      source.start({ onDelivery: (d) => this.pipeline.push(d), onStatus: (e) => void this.onSourceStatus(e) });
+      source.start({
+        onDelivery: (d) => {
+          this.pipeline.push(d);
+          this.reportClockDrift(d);
+        },
+        onStatus: (e) => void this.onSourceStatus(e),
+      });
     }
     this.liveness.start();
     this.backlogTimer = setInterval(() => void this.pollBacklogs(), BACKLOG_POLL_MS);
@@ -144,6 +152,18 @@ export class Collector {
       );
     } catch (error) {
       this.logger.error({ err: error, source: event.source }, 'could not record the event gap');
+    }
+  }
+
+  private reportClockDrift(delivery: EventDelivery): void {
+    for (const d of this.clockDrift.observe(delivery)) {
+      this.metrics.clockDriftWarnings.inc({ source: d.source });
+      const seconds = Math.round(Math.abs(d.driftSeconds) * 10) / 10;
+      this.logger.warn(
+        { hostname: d.hostname, source: d.source, driftSeconds: Math.round(d.driftSeconds * 1000) / 1000, timestamp: d.timestamp, receivedAt: d.receivedAt },
+        `the clock of ${d.hostname} seems ${seconds} s ${d.driftSeconds > 0 ? 'behind' : 'ahead of'} the collector's: task times from different hosts ` +
+          'will not compare (sent, received, started, runtimes across workers); synchronise the clocks (NTP)',
+      );
     }
   }
 

@@ -90,6 +90,13 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
+  readonly clockDriftWarnings = new Counter({
+    name: 'celery_monitor_clock_drift_warnings_total',
+    help: 'Workers reported (logged) because their heartbeats show a clock over 16 s off the collector\'s, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly sourceGaps = new Counter({
     name: 'celery_monitor_source_gaps_total',
     help: 'Intervals in which a Redis source was not listening (events may be missing)',
