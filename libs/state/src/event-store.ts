@@ -2,13 +2,14 @@
  * The state layer's public face: append a batch (events + rejected messages) and project it in
  * one transaction; rebuild the projections from the log; the reads the collector needs.
  */
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { statSync } from 'node:fs';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database';
 import { migrateToLatest } from './migrate';
 import type { StoredEvent } from './stored-event';
 import type { AppendInput, AppendReceipt, EventWriter } from './event-writer';
 import { withWriteTransaction } from './write-transaction';
+import type { DB } from './schema';
 import { commitChannel, notifyCommit } from './postgres/commit-notifications';
 import { EventLogRepository } from './repositories/event-log.repository';
 import { TaskRepository, type TaskRecord } from './repositories/task.repository';
@@ -156,13 +157,17 @@ export class EventStore implements EventWriter {
   }
 
   /**
-   * Takes the append lock and runs a statement that writes (matching no row), then commits: fails
-   * where an append would, a read-only database or transaction included (a `select` would not).
+   * Runs a statement that writes (matching no row) and commits: fails where an append would, a
+   * read-only database or transaction included (a `select` would not). On SQLite it takes the
+   * write lock as an append does; on Postgres it does not wait for the append lock, so probes
+   * never queue behind a long commit or a rebuild holding a pool connection each.
    */
   async probeWritable(): Promise<void> {
-    await withWriteTransaction(this.database, async (trx) => {
+    const write = async (trx: Kysely<DB>): Promise<void> => {
       await sql`delete from projection_checkpoints where 1 = 0`.execute(trx);
-    });
+    };
+    if (this.database.dialect === 'postgres') await this.database.db.transaction().execute(write);
+    else await withWriteTransaction(this.database, write);
   }
 
   async sizeBytes(): Promise<number> {

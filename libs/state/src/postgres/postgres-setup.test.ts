@@ -11,6 +11,7 @@ import { POSTGRES_URL } from '../../../../test/support/test-databases';
 import { waitFor } from '../../../../test/support/wait-for';
 import { openDatabase } from '../database';
 import { EventStore } from '../event-store';
+import { withWriteTransaction } from '../write-transaction';
 import { migrateToLatest } from '../migrate';
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
@@ -92,6 +93,29 @@ describe('Postgres set-up', () => {
       }
     } finally {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    }
+  });
+
+  it('probeWritable answers while another writer holds the append lock (a long commit, a rebuild)', async () => {
+    const schema = uniqueName('t_probe');
+    const store = await EventStore.open(`${POSTGRES_URL}?schema=${schema}`);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      let locked: () => void = () => undefined;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const writer = withWriteTransaction(store.database, async () => {
+        locked();
+        await held;
+      });
+      await lockTaken;
+      await store.probeWritable(); // would wait for `release` if it took the append lock
+      release();
+      await writer;
+    } finally {
+      release();
+      await store.close();
+      await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
     }
   });
 
