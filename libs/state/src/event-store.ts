@@ -145,7 +145,6 @@ export class EventStore implements EventWriter {
     return this.workers.findByHostname(this.database.db, hostname);
   }
 
-  /** Proves the database accepts writes: takes and releases the write lock. */
   /** Whether this database holds an event log (its `events` table), migrated or not. */
   async hasEventLog(): Promise<boolean> {
     if (this.database.dialect === 'postgres') {

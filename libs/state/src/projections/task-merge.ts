@@ -17,19 +17,22 @@
  * - Values of the wrong type for their column are stored as null (never a crash).
  * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
  *   timestamp of every state (custom ones included), the highest `retries` of the PENDING and
- *   RECEIVED events, and the positions of the task-retried events, from which the state is
+ *   RECEIVED events with the newest timestamp among those of that attempt, and how many
+ *   task-retried events were merged, from which the state is
  *   resolved (task-state.ts, RetryEvidence).
  * - first/last_position = min/max position; event_count = number of merges; event_positions = the
  *   positions merged, ascending and distinct, comma-separated (see task-event-positions.ts).
  *
  * Callers must merge each stored event exactly once (the log's dedup guarantees distinct events):
- * merging the same event again changes nothing but event_count, which would then over-count.
+ * merging the same event again changes nothing but the counts (event_count, and the task-retried
+ * count in merge_meta), which would then over-count.
  *
  * merge_meta layout (compact JSON): `{"v":2,"o":[[timestamp,clock,dedup_key],…],"f":{column:index
- * in o},"a":{column:attempt},"s":{state:newest timestamp},"r":{state:highest retries},"t":[position
- * of a task-retried event,…]}` — `o` sorted ascending without duplicates, `f` and `a` in a fixed
+ * in o},"a":{column:attempt},"s":{state:newest timestamp},"r":{state:[highest retries,newest
+ * timestamp of that attempt]},"n":number
+ * of task-retried events}` — `o` sorted ascending without duplicates, `f` and `a` in a fixed
  * column order (`a` only for attempt fields whose value came with a `retries`), `s` and `r` sorted
- * by name, `t` ascending; `a`, `r` and `t` are left out when empty.
+ * by name; `a`, `r` and `n` are left out when empty (0).
  *
  * Rows merged before version 2 (no `"v"`) keep being merged by the rules they were built with
  * (order key only, timestamps against RETRY), so that they stay consistent; `rebuild` brings them
@@ -245,10 +248,10 @@ interface FoldState {
   readonly attempts: Map<string, number>;
   /** Newest timestamp per state. */
   readonly at: Map<string, number>;
-  /** Highest `retries` per state in ATTEMPT_STATES. */
-  readonly stateAttempts: Map<string, number>;
-  /** Positions of the task-retried events. */
-  readonly retried: Set<number>;
+  /** Per state in ATTEMPT_STATES: the highest `retries`, and the newest timestamp of that attempt. */
+  readonly stateAttempts: Map<string, { attempt: number; at: number }>;
+  /** How many task-retried events were merged. */
+  retried: number;
 }
 
 /** Reads `{name: integer}` entries of `meta[key]`; malformed entries are skipped. */
@@ -262,15 +265,41 @@ function decodeIntegers(meta: Record<string, unknown>, key: string): Map<string,
   return out;
 }
 
-function decodeFoldState(meta: Record<string, unknown>, row: TaskRow): FoldState {
-  const t = meta['t'];
+/**
+ * The rules a row is merged by: `attempt-aware` (merge_meta version 2) or `timestamps` (rows
+ * written before it, kept so until a rebuild). A row with no event yet takes `forNewRow`.
+ */
+export type MergeRules = 'attempt-aware' | 'timestamps';
+
+/** The rules a stored row was merged by (to fold its events again the same way). */
+export function mergeRulesOf(row: Pick<TaskRow, 'event_count' | 'merge_meta'>): MergeRules {
+  return row.event_count === 0 || parseMeta(row.merge_meta)['v'] === META_VERSION ? 'attempt-aware' : 'timestamps';
+}
+
+/** Reads `{state: [attempt, timestamp]}` entries of `meta.r`; malformed entries are skipped. */
+function decodeStateAttempts(meta: Record<string, unknown>): Map<string, { attempt: number; at: number }> {
+  const out = new Map<string, { attempt: number; at: number }>();
+  const v = meta['r'];
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [state, pair] of Object.entries(v as Record<string, unknown>)) {
+    if (!Array.isArray(pair) || pair.length !== 2) continue;
+    const [attempt, at] = pair as unknown[];
+    if (typeof attempt === 'number' && Number.isSafeInteger(attempt) && attempt >= 0 && typeof at === 'number' && Number.isFinite(at)) {
+      out.set(state, { attempt, at });
+    }
+  }
+  return out;
+}
+
+function decodeFoldState(meta: Record<string, unknown>, row: TaskRow, forNewRow: MergeRules): FoldState {
+  const n = meta['n'];
   return {
-    attemptAware: row.event_count === 0 || meta['v'] === META_VERSION,
+    attemptAware: row.event_count === 0 ? forNewRow === 'attempt-aware' : meta['v'] === META_VERSION,
     keys: decodeFieldKeys(meta),
     attempts: decodeIntegers(meta, 'a'),
     at: decodeStateTimes(meta, row),
-    stateAttempts: decodeIntegers(meta, 'r'),
-    retried: new Set(Array.isArray(t) ? t.filter((p): p is number => typeof p === 'number' && Number.isSafeInteger(p)) : []),
+    stateAttempts: decodeStateAttempts(meta),
+    retried: typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0,
   };
 }
 
@@ -287,9 +316,11 @@ function encodeMeta(fold: FoldState): string {
   const s: Record<string, number> = {};
   for (const state of [...fold.at.keys()].sort()) s[state] = fold.at.get(state) as number;
   if (!fold.attemptAware) return JSON.stringify({ o: table, f, s });
-  const r: Record<string, number> = {};
-  for (const state of [...fold.stateAttempts.keys()].sort()) r[state] = fold.stateAttempts.get(state) as number;
-  const t = [...fold.retried].sort((x, y) => x - y);
+  const r: Record<string, [number, number]> = {};
+  for (const state of [...fold.stateAttempts.keys()].sort()) {
+    const { attempt, at } = fold.stateAttempts.get(state)!;
+    r[state] = [attempt, at];
+  }
   return JSON.stringify({
     v: META_VERSION,
     o: table,
@@ -297,13 +328,13 @@ function encodeMeta(fold: FoldState): string {
     ...(Object.keys(a).length > 0 ? { a } : {}),
     s,
     ...(Object.keys(r).length > 0 ? { r } : {}),
-    ...(t.length > 0 ? { t } : {}),
+    ...(fold.retried > 0 ? { n: fold.retried } : {}),
   });
 }
 
 /** The evidence task-state.ts needs from the fold (undefined for rows of earlier versions). */
 function retryEvidence(fold: FoldState): RetryEvidence | undefined {
-  return fold.attemptAware ? { retried: fold.retried.size, attempts: fold.stateAttempts } : undefined;
+  return fold.attemptAware ? { retried: fold.retried, attempts: fold.stateAttempts } : undefined;
 }
 
 /** `retries` of an event as an attempt number: a non-negative integer, else -1. */
@@ -315,9 +346,11 @@ function attemptOf(payload: Record<string, unknown>): number {
 /**
  * Merges one stored `task-*` event (with a uuid) into `row` (undefined for a task not seen yet)
  * and returns the new row. Throws on an event that is not a task event of this row's uuid.
+ * `forNewRow`: the rules of a row that has no event yet (to replay a stored row's events by the
+ * rules it was written with, see mergeRulesOf); rows with events keep their own.
  */
-export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent): TaskRow {
-  return mergeTaskEvents(row, [event]);
+export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent, forNewRow: MergeRules = 'attempt-aware'): TaskRow {
+  return mergeTaskEvents(row, [event], forNewRow);
 }
 
 /**
@@ -325,7 +358,7 @@ export function mergeTaskEvent(row: TaskRow | undefined, event: StoredEvent): Ta
  * by one, with `merge_meta` parsed and encoded once (the ingestion hot path merges a batch's events
  * of a task together).
  */
-export function mergeTaskEvents(row: TaskRow | undefined, events: readonly StoredEvent[]): TaskRow {
+export function mergeTaskEvents(row: TaskRow | undefined, events: readonly StoredEvent[], forNewRow: MergeRules = 'attempt-aware'): TaskRow {
   const firstEvent = events[0];
   if (firstEvent === undefined) {
     if (row === undefined) throw new Error('mergeTaskEvents: no row and no events');
@@ -335,7 +368,7 @@ export function mergeTaskEvents(row: TaskRow | undefined, events: readonly Store
   const uuid = row?.uuid ?? firstEvent.uuid;
   if (uuid === null) throw new Error(`mergeTaskEvent: ${firstEvent.type} at position ${firstEvent.position} has no uuid`);
   const next: TaskRow = { ...(row ?? emptyTaskRow(uuid)) };
-  const fold = decodeFoldState(parseMeta(next.merge_meta), next);
+  const fold = decodeFoldState(parseMeta(next.merge_meta), next, forNewRow);
   const positions = parseEventPositions(next.event_positions);
   for (const event of events) {
     foldTaskEvent(next, fold, event);
@@ -412,9 +445,11 @@ function foldTaskEvent(next: TaskRow, fold: FoldState, event: StoredEvent): void
   if (column !== undefined) next[column] = maxOf(next[column], event.timestamp);
   if (fold.attemptAware) {
     if (attempt >= 0 && ATTEMPT_STATES.has(eventState)) {
-      fold.stateAttempts.set(eventState, Math.max(fold.stateAttempts.get(eventState) ?? 0, attempt));
+      const latest = fold.stateAttempts.get(eventState);
+      if (latest === undefined || attempt > latest.attempt) fold.stateAttempts.set(eventState, { attempt, at: event.timestamp });
+      else if (attempt === latest.attempt && event.timestamp > latest.at) fold.stateAttempts.set(eventState, { attempt, at: event.timestamp });
     }
-    if (eventState === RETRY) fold.retried.add(event.position);
+    if (eventState === RETRY) fold.retried += 1;
   }
 
   const state = resolveTaskState(at, retryEvidence(fold)) ?? PENDING;

@@ -106,29 +106,34 @@ const PROGRESS_ORDER = [STARTED, RECEIVED, REJECTED, PENDING] as const;
 
 /**
  * What the `retries` counters say about retries, when timestamps from different clocks disagree:
- * `retried` is how many distinct task-retried events were seen; `attempts` holds, for PENDING and
- * RECEIVED, the highest `retries` carried by a task-sent / task-received. After its n-th retry a
- * task is sent and received again with `retries` = n, so a send or receipt with `retries` >= the
- * number of retries comes after the newest RETRY whatever its timestamp says, and the first send
- * (`retries` 0, from the client) comes before every RETRY.
+ * `retried` is how many task-retried events were seen; `attempts` holds, for PENDING and
+ * RECEIVED, the highest `retries` carried by a task-sent / task-received (`attempt`) and the
+ * newest timestamp among those events of that attempt (`at`).
+ *
+ * Celery (5.2.6, `Task.retry`) publishes a retry's message first, `retries` = n (task-sent; a
+ * worker's task-received often follows at once), then reports the n-th retry (task-retried). So a
+ * send or receipt with `retries` = a comes before the (a+1)-th retry: when n retries were seen,
+ * sends or receipts whose highest `retries` is below n all come before the newest RETRY, whatever
+ * their timestamps say (the first send, `retries` 0, comes before every RETRY: a client clock
+ * running ahead of the workers cannot undo a retry). The converse does not hold: `retries` = n
+ * may come just before or just after the n-th retry, and retries may be missing from the log (a
+ * collector started late, a Redis gap), so otherwise the timestamps decide: those of the latest
+ * attempt's events (a client's first task-sent, stamped by a clock running ahead, says nothing of
+ * where the retry's task-sent stands).
  */
 export interface RetryEvidence {
   readonly retried: number;
-  readonly attempts: ReadonlyMap<string, number>;
+  readonly attempts: ReadonlyMap<string, { readonly attempt: number; readonly at: number }>;
 }
 
 /**
- * Whether the newest `state` event counts as later than the newest RETRY (at `retryAt`). The
- * attempt counters decide when they can: they do not depend on clocks (a client whose clock runs
- * ahead of the workers' stamps its task-sent "after" the retry). Otherwise the timestamps decide.
+ * Whether the newest `state` event counts as later than the newest RETRY (at `retryAt`): not when
+ * the retries counters place it before (see RetryEvidence), else by timestamp.
  */
 function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryEvidence | undefined): boolean {
-  const attempt = evidence?.attempts.get(state);
-  if (evidence !== undefined && evidence.retried > 0 && attempt !== undefined) {
-    if (attempt >= evidence.retried) return true;
-    if (state === PENDING && attempt === 0) return false;
-  }
-  return ts > retryAt;
+  const latest = evidence?.attempts.get(state);
+  if (evidence === undefined || latest === undefined) return ts > retryAt;
+  return latest.attempt >= evidence.retried && latest.at > retryAt;
 }
 
 /**
@@ -145,8 +150,8 @@ function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryE
  * - Then REVOKED, whenever present (a revoked task stays revoked, even if it retried).
  * - Otherwise, when RETRY is present, only states seen strictly after the newest RETRY compete
  *   (a retried task received again is RECEIVED); if none, RETRY. Without RETRY, the best
- *   precedence among PENDING, RECEIVED, STARTED, REJECTED. With `evidence`, PENDING and RECEIVED
- *   are placed against the RETRY by their `retries` counters where those tell (see RetryEvidence).
+ *   precedence among PENDING, RECEIVED, STARTED, REJECTED. With `evidence`, a PENDING or RECEIVED
+ *   that the `retries` counters place before the newest RETRY does not compete (RetryEvidence).
  *
  * Returns null when `at` is empty.
  */

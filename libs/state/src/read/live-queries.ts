@@ -13,7 +13,7 @@ import type { DB } from '../schema';
 import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
 import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
-import { mergeTaskEvent } from '../projections/task-merge';
+import { mergeRulesOf, mergeTaskEvent, type MergeRules } from '../projections/task-merge';
 import { eventsOfTasks, eventsSource } from './events-of-tasks';
 
 /** Criteria on the event columns; every given one must hold (an empty list is no criterion). */
@@ -167,13 +167,13 @@ export class LiveQueries {
       else inPage.set(e.uuid!, [e.position]);
     }
     /** Per task to fold: the in-page positions after which its state changed (`earlier`) or its row is wanted whatever it is (`newest`). */
-    const wanted = new Map<string, { earlier: Set<number>; newest: number | null }>();
+    const wanted = new Map<string, { earlier: Set<number>; newest: number | null; rules: MergeRules }>();
     for (const [uuid, positions] of inPage) {
       const row = rows.get(uuid);
       if (row === undefined || row.event_count > MAX_TRANSITION_HISTORY) continue;
       const ahead = row.last_position > pageEnd;
       if (positions.length < 2 && !ahead) continue;
-      wanted.set(uuid, { earlier: new Set(positions.slice(0, -1)), newest: ahead ? positions[positions.length - 1]! : null });
+      wanted.set(uuid, { earlier: new Set(positions.slice(0, -1)), newest: ahead ? positions[positions.length - 1]! : null, rules: mergeRulesOf(row) });
     }
     const replaced = new Set<string>();
     for (const [uuid, w] of wanted) if (w.newest !== null) replaced.add(uuid);
@@ -196,7 +196,8 @@ export class LiveQueries {
       const w = wanted.get(e.uuid!);
       if (!w) continue;
       const before = folded.get(e.uuid!);
-      const row = mergeTaskEvent(before, e) as TaskRecord;
+      // By the rules the stored row was written with (rows from before merge_meta v2 keep theirs).
+      const row = mergeTaskEvent(before, e, w.rules) as TaskRecord;
       folded.set(e.uuid!, row);
       if (e.position === w.newest || (w.earlier.has(e.position) && row.state !== before?.state)) updates.push({ position: e.position, row });
     }
