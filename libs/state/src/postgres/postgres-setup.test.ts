@@ -32,6 +32,17 @@ function urlOfDatabase(name: string): string {
   return url.toString();
 }
 
+/** Runs `work` with a database of its own on the server (its name given), dropped afterwards. */
+async function withScratchDatabase(prefix: string, work: (name: string) => Promise<void>): Promise<void> {
+  const name = uniqueName(prefix);
+  await admin((c) => c.query(`create database ${name}`));
+  try {
+    await work(name);
+  } finally {
+    await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+  }
+}
+
 describe('Postgres set-up', () => {
   it('two processes migrating one fresh schema at the same time both succeed', async () => {
     // Each round: a new schema, two pools (as the collector and the API would have) at once.
@@ -53,9 +64,7 @@ describe('Postgres set-up', () => {
   });
 
   it('migrates the default schema of a database where another install uses ?schema=', async () => {
-    const name = uniqueName('t_migdb');
-    await admin((c) => c.query(`create database ${name}`));
-    try {
+    await withScratchDatabase('t_migdb', async (name) => {
       const withSchema = openDatabase(`${urlOfDatabase(name)}?schema=other_install`);
       await migrateToLatest(withSchema);
       await withSchema.close();
@@ -72,15 +81,11 @@ describe('Postgres set-up', () => {
       } finally {
         await plain.close();
       }
-    } finally {
-      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
-    }
+    });
   });
 
   it('probeWritable fails on a read-only database (as an append would), and passes on a writable one', async () => {
-    const name = uniqueName('t_readonly');
-    await admin((c) => c.query(`create database ${name}`));
-    try {
+    await withScratchDatabase('t_readonly', async (name) => {
       const writable = await EventStore.open(urlOfDatabase(name));
       await writable.probeWritable();
       await writable.close();
@@ -91,9 +96,7 @@ describe('Postgres set-up', () => {
       } finally {
         await readOnly.close();
       }
-    } finally {
-      await admin((c) => c.query(`drop database if exists ${name} with (force)`));
-    }
+    });
   });
 
   it('probeWritable answers while another writer holds the append lock (a long commit, a rebuild)', async () => {
