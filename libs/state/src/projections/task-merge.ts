@@ -16,23 +16,20 @@
  *   `source` comes from the greatest-order-key event of all.
  * - Values of the wrong type for their column are stored as null (never a crash).
  * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
- *   timestamp of every state (custom ones included), the highest `retries` of the PENDING and
- *   RECEIVED events with the newest timestamp among those of that attempt, and how many
- *   task-retried events were merged, from which the state is
- *   resolved (task-state.ts, RetryEvidence).
+ *   timestamp of every state (custom ones included), and the highest `retries` of the PENDING
+ *   and RECEIVED events with the newest timestamp among those of that attempt, from which the
+ *   state is resolved (task-state.ts, RetryEvidence).
  * - first/last_position = min/max position; event_count = number of merges; event_positions = the
  *   positions merged, ascending and distinct, comma-separated (see task-event-positions.ts).
  *
  * Callers must merge each stored event exactly once (the log's dedup guarantees distinct events):
- * merging the same event again changes nothing but the counts (event_count, and the task-retried
- * count in merge_meta), which would then over-count.
+ * merging the same event again changes nothing but event_count, which would then over-count.
  *
  * merge_meta layout (compact JSON): `{"v":2,"o":[[timestamp,clock,dedup_key],…],"f":{column:index
  * in o},"a":{column:attempt},"s":{state:newest timestamp},"r":{state:[highest retries,newest
- * timestamp of that attempt]},"n":number
- * of task-retried events}` — `o` sorted ascending without duplicates, `f` and `a` in a fixed
+ * timestamp of that attempt]}}` — `o` sorted ascending without duplicates, `f` and `a` in a fixed
  * column order (`a` only for attempt fields whose value came with a `retries`), `s` and `r` sorted
- * by name; `a`, `r` and `n` are left out when empty (0).
+ * by name; `a` and `r` are left out when empty.
  *
  * Rows merged before version 2 (no `"v"`) keep being merged by the rules they were built with
  * (order key only, timestamps against RETRY), so that they stay consistent; `rebuild` brings them
@@ -250,8 +247,6 @@ interface FoldState {
   readonly at: Map<string, number>;
   /** Per state in ATTEMPT_STATES: the highest `retries`, and the newest timestamp of that attempt. */
   readonly stateAttempts: Map<string, { attempt: number; at: number }>;
-  /** How many task-retried events were merged. */
-  retried: number;
 }
 
 /** Reads `{name: integer}` entries of `meta[key]`; malformed entries are skipped. */
@@ -292,14 +287,12 @@ function decodeStateAttempts(meta: Record<string, unknown>): Map<string, { attem
 }
 
 function decodeFoldState(meta: Record<string, unknown>, row: TaskRow, forNewRow: MergeRules): FoldState {
-  const n = meta['n'];
   return {
     attemptAware: row.event_count === 0 ? forNewRow === 'attempt-aware' : meta['v'] === META_VERSION,
     keys: decodeFieldKeys(meta),
     attempts: decodeIntegers(meta, 'a'),
     at: decodeStateTimes(meta, row),
     stateAttempts: decodeStateAttempts(meta),
-    retried: typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0,
   };
 }
 
@@ -328,13 +321,12 @@ function encodeMeta(fold: FoldState): string {
     ...(Object.keys(a).length > 0 ? { a } : {}),
     s,
     ...(Object.keys(r).length > 0 ? { r } : {}),
-    ...(fold.retried > 0 ? { n: fold.retried } : {}),
   });
 }
 
 /** The evidence task-state.ts needs from the fold (undefined for rows of earlier versions). */
 function retryEvidence(fold: FoldState): RetryEvidence | undefined {
-  return fold.attemptAware ? { retried: fold.retried, attempts: fold.stateAttempts } : undefined;
+  return fold.attemptAware ? { attempts: fold.stateAttempts } : undefined;
 }
 
 /** `retries` of an event as an attempt number: a non-negative integer, else -1. */
@@ -449,7 +441,6 @@ function foldTaskEvent(next: TaskRow, fold: FoldState, event: StoredEvent): void
       if (latest === undefined || attempt > latest.attempt) fold.stateAttempts.set(eventState, { attempt, at: event.timestamp });
       else if (attempt === latest.attempt && event.timestamp > latest.at) fold.stateAttempts.set(eventState, { attempt, at: event.timestamp });
     }
-    if (eventState === RETRY) fold.retried += 1;
   }
 
   const state = resolveTaskState(at, retryEvidence(fold)) ?? PENDING;

@@ -105,35 +105,29 @@ export function isReadyState(state: string): boolean {
 const PROGRESS_ORDER = [STARTED, RECEIVED, REJECTED, PENDING] as const;
 
 /**
- * What the `retries` counters say about retries, when timestamps from different clocks disagree:
- * `retried` is how many task-retried events were seen; `attempts` holds, for PENDING and
- * RECEIVED, the highest `retries` carried by a task-sent / task-received (`attempt`) and the
- * newest timestamp among those events of that attempt (`at`).
+ * What Celery's `retries` counters say about sends and receipts, when timestamps from different
+ * clocks disagree: for PENDING and RECEIVED, the highest `retries` carried by a task-sent /
+ * task-received (`attempt`) and the newest timestamp among those events of that attempt (`at`).
  *
- * Celery (5.2.6, `Task.retry`) publishes a retry's message first, `retries` = n (task-sent; a
- * worker's task-received often follows at once), then reports the n-th retry (task-retried). So a
- * send or receipt with `retries` = a comes before the (a+1)-th retry: when n retries were seen,
- * sends or receipts whose highest `retries` is below n all come before the newest RETRY, whatever
- * their timestamps say (the first send, `retries` 0, comes before every RETRY: a client clock
- * running ahead of the workers cannot undo a retry). The converse does not hold: `retries` = n
- * may come just before or just after the n-th retry, and retries may be missing from the log (a
- * collector started late, a Redis gap), so otherwise the timestamps decide: those of the latest
- * attempt's events (a client's first task-sent, stamped by a clock running ahead, says nothing of
- * where the retry's task-sent stands).
+ * Against the newest RETRY, a send or receipt is placed by the newest timestamp of its latest
+ * attempt, not of all its events: a client's first task-sent, stamped by a clock running ahead of
+ * the workers', says nothing of where the retry's own task-sent stands. And the first send
+ * (task-sent with `retries` 0 and no later attempt) comes before every RETRY, whatever its
+ * timestamp. Nothing more is read from the counters: Celery (5.2.6, `Task.retry`) publishes a
+ * retry's message (`retries` = n) just before it reports the n-th retry, so `retries` = n falls
+ * on either side of it; a message redelivered and run twice reports a retry twice; and retries
+ * may be missing from the log (a collector started late, a Redis gap).
  */
 export interface RetryEvidence {
-  readonly retried: number;
   readonly attempts: ReadonlyMap<string, { readonly attempt: number; readonly at: number }>;
 }
 
-/**
- * Whether the newest `state` event counts as later than the newest RETRY (at `retryAt`): not when
- * the retries counters place it before (see RetryEvidence), else by timestamp.
- */
+/** Whether the newest `state` event counts as later than the newest RETRY (at `retryAt`). */
 function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryEvidence | undefined): boolean {
   const latest = evidence?.attempts.get(state);
-  if (evidence === undefined || latest === undefined) return ts > retryAt;
-  return latest.attempt >= evidence.retried && latest.at > retryAt;
+  if (latest === undefined) return ts > retryAt;
+  if (state === PENDING && latest.attempt === 0) return false;
+  return latest.at > retryAt;
 }
 
 /**
@@ -150,8 +144,9 @@ function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryE
  * - Then REVOKED, whenever present (a revoked task stays revoked, even if it retried).
  * - Otherwise, when RETRY is present, only states seen strictly after the newest RETRY compete
  *   (a retried task received again is RECEIVED); if none, RETRY. Without RETRY, the best
- *   precedence among PENDING, RECEIVED, STARTED, REJECTED. With `evidence`, a PENDING or RECEIVED
- *   that the `retries` counters place before the newest RETRY does not compete (RetryEvidence).
+ *   precedence among PENDING, RECEIVED, STARTED, REJECTED. With `evidence`, PENDING and RECEIVED
+ *   are placed against the RETRY by their latest attempt, and the first send is before it
+ *   (RetryEvidence).
  *
  * Returns null when `at` is empty.
  */
