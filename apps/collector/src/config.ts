@@ -229,7 +229,7 @@ function parseBrokers(value: string, setting: string, problems: string[]): Broke
       else redisDbFromUrl(url);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      problems.push(`${setting}: broker "${redact(entry)}": ${message.split(url).join(redact(url))}`);
+      problems.push(`${setting}: broker "${redact(entry)}": ${message.replaceAll(url, redact(url))}`);
       continue;
     }
     if (!SOURCE_NAME.test(name)) problems.push(`${setting}: source name "${name}" must match ${SOURCE_NAME.source}`);

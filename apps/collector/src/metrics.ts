@@ -1,6 +1,7 @@
 /** The collector's Prometheus metrics (served on /metrics). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CELERY_EVENT_TYPES } from '../../../libs/broker/src';
+import { DRIFT_WARN_SECONDS } from './clock-drift';
 
 /**
  * Event types other than Celery's own (and the collector's) that get a `type` label of their own;
@@ -92,7 +93,7 @@ export class CollectorMetrics {
 
   readonly clockDriftWarnings = new Counter({
     name: 'celery_monitor_clock_drift_warnings_total',
-    help: 'Workers reported (logged) because their heartbeats show a clock over 16 s off the collector\'s, by source',
+    help: `Workers reported (logged) because their heartbeats show a clock over ${DRIFT_WARN_SECONDS} s off the collector's, by source`,
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
