@@ -261,7 +261,10 @@ async function runRedisLoss(dir: string): Promise<{ runs: RedisRun[]; note: stri
   const runs: RedisRun[] = [];
   for (const rate of REDIS_RATES) {
     const tag = `r${rate}-${RUN_ID}`;
-    const workload = generateWorkload({ totalEvents: rate * REDIS_SECONDS, hostPrefix: `celery@bench-${tag}-w`, clientHostname: `gen4242@bench-${tag}-client`, seed: rate, startTimestamp: Date.now() / 1000 - 5 });
+    const workload = generateWorkload({ totalEvents: rate * REDIS_SECONDS, hostPrefix: `celery@bench-${tag}-w`, clientHostname: `gen4242@bench-${tag}-client`, seed: rate,
+      // Stamped at the publishing pace, ending when publishing does: no worker clock runs ahead.
+      endTimestamp: Date.now() / 1000 + REDIS_SECONDS, spanSeconds: REDIS_SECONDS,
+    });
     const encoded = workload.messages.map((m) => kombuEventEnvelope(REDIS_DB, m));
     const disconnectsBefore = collector.countLog('lost Redis connection');
     const cpuBefore = cpuMicros(collector.pid) ?? 0;
@@ -342,7 +345,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(1)} GiB, Node ${machine.node}, SQLite ${machine.sqlite}, RabbitMQ ${machine.rabbitmq}, Redis ${machine.redis}`);
 
   const genStart = Date.now();
-  const workload = generateWorkload({ totalEvents: EVENTS, singleTaskEvents: SINGLE_TASK_EVENTS });
+  const workload = generateWorkload({ totalEvents: EVENTS, singleTaskEvents: SINGLE_TASK_EVENTS, endTimestamp: Date.now() / 1000 - 30 }); // a backlog of the last minutes
   const taskMulti = workload.messages.filter((m) => m.routingKey === 'task.multi').length;
   log(`workload: ${workload.events} events in ${workload.messages.length} messages (${taskMulti} task.multi), ${(workload.bodyBytes / 1024 / 1024).toFixed(1)} MiB, generated in ${((Date.now() - genStart) / 1000).toFixed(1)} s`);
 

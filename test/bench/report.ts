@@ -261,14 +261,16 @@ Measured with \`npm run bench:ingest\` (test/bench/ingest-bench.ts and the modul
 1. generates a realistic Celery workload: task life cycles in \`task.multi\` arrays of up to 24
    events (as a worker's event dispatcher flushes them), worker heartbeats, some \`task.sent\`;
    Celery's routing keys, properties (application/json, utf-8, headers {hostname}, delivery_mode 1)
-   and Python-style JSON;
+   and Python-style JSON; stamped as a backlog that ended 30 s before the run (no worker clock ahead of
+   the collector's);
 2. drains it from a prefilled durable RabbitMQ queue with a bare amqplib consumer (a separate
    process that only JSON.parses and acks, with the collector's prefetch and ack batching);
 3. drains the same messages with the collector (\`node dist/apps/collector/main.js\`, fresh SQLite
    file, queue prefilled while it is stopped, declared and bound exactly as the collector does;
    timing starts at the first delivery) and reads its CPU time, peak RSS and scheduler state
    from /proc;
-4. publishes on Redis pub/sub at steady rates (kombu envelopes, base64 bodies, hrtime pacing) and
+4. publishes on Redis pub/sub at steady rates (kombu envelopes, base64 bodies, hrtime pacing,
+   events stamped at the publishing pace) and
    counts what the collector stored;
 5. when a RabbitMQ target is missed: drains once more under \`node --cpu-prof\` and times every
    SQL statement of \`EventStore.append\` on the same events without brokers;

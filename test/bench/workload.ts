@@ -27,6 +27,17 @@ export interface WorkloadOptions {
   clientHostname?: string;
   /** Epoch seconds of the first simulated event (default: now − 120 s). */
   startTimestamp?: number;
+  /**
+   * Moves the simulated timeline so that no event is stamped after this epoch second (a backlog
+   * that ends in the past, say, so that no worker clock looks ahead of the collector's). Default:
+   * the timeline starts at startTimestamp.
+   */
+  endTimestamp?: number;
+  /**
+   * Stretches or squeezes the task timeline to this many seconds (heartbeats stay 2 s apart), so
+   * that timestamps follow a publisher's pace. Default: as simulated.
+   */
+  spanSeconds?: number;
   seed?: number;
   /**
    * Every task event in a message of its own (routing key `task.received`, …), as a worker sends
@@ -151,7 +162,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   const workerCount = options.workers ?? 8;
   const hostPrefix = options.hostPrefix ?? 'celery@bench-w';
   const clientHostname = options.clientHostname ?? 'gen4242@bench-client';
-  const t0 = options.startTimestamp ?? Date.now() / 1000 - 120;
+  let t0 = options.startTimestamp ?? Date.now() / 1000 - 120;
   const target = options.totalEvents;
   // Generate a little more than needed, then cut the message stream at exactly `target` events.
   const generateAtLeast = Math.ceil(target * 1.05) + 200;
@@ -214,6 +225,18 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       generated += 1;
     }
     runTask(uuid, spec, args, kwargs, 0, earliest - 0.002, uuid);
+  }
+
+  // Onto the requested timeline (before the heartbeats, which stay 2 s apart on it).
+  if (options.endTimestamp !== undefined || options.spanSeconds !== undefined) {
+    const simulated = tEnd - t0;
+    const scale = options.spanSeconds !== undefined && simulated > 0 ? options.spanSeconds / simulated : 1;
+    const start = (options.endTimestamp ?? t0 + simulated * scale) - simulated * scale;
+    const retime = (t: number) => start + (t - t0) * scale;
+    for (const w of workers) for (const e of w.events) e.timestamp = retime(e.timestamp);
+    for (const e of clientEvents) e.timestamp = retime(e.timestamp);
+    tEnd = retime(tEnd);
+    t0 = start;
   }
 
   // Heartbeats every 2 s per worker (phase-shifted), over the simulated span.
