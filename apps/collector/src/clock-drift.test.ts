@@ -48,6 +48,28 @@ describe('ClockDriftMonitor', () => {
     expect(found).toEqual([]);
   });
 
+  it('says nothing of a collector that stalled and caught up: its heartbeats grew later, then drained', () => {
+    const monitor = new ClockDriftMonitor();
+    // Heartbeats sent every 2 s on time. The collector stalls (commits failing on a full disk, say):
+    // the first three arrive 30 s late in one burst, the next two 20 s after that.
+    const found = [];
+    for (let i = 0; i < 3; i++) found.push(...monitor.observe(delivery(T0 + 30, [heartbeat('celery@w1', T0 + i * 2)])));
+    for (let i = 3; i < 5; i++) found.push(...monitor.observe(delivery(T0 + 50, [heartbeat('celery@w1', T0 + i * 2)])));
+    expect(found).toEqual([]);
+    // Then it drains the rest faster than they were sent: still nothing.
+    for (let i = 5; i < 40; i++) found.push(...monitor.observe(delivery(T0 + 50 + (i - 5) * 0.5, [heartbeat('celery@w1', T0 + i * 2)])));
+    expect(found).toEqual([]);
+  });
+
+  it('reports a clock behind whose heartbeats arrive with some jitter', () => {
+    const monitor = new ClockDriftMonitor();
+    const jitter = [0.4, -0.3, 0.8, 0, -0.5, 0.2];
+    const found = [];
+    for (let i = 0; i < jitter.length; i++) found.push(...monitor.observe(delivery(T0 + i * 2 + 40 + jitter[i]!, [heartbeat('celery@slow', T0 + i * 2)])));
+    expect(found).toHaveLength(1);
+    expect(Math.abs(found[0]!.driftSeconds - 40)).toBeLessThanOrEqual(1);
+  });
+
   it('stays quiet within the bound, ignores other events, and repeats a host only after REPEAT_SECONDS', () => {
     const monitor = new ClockDriftMonitor();
     expect(live(monitor, 'celery@ok', DRIFT_WARN_SECONDS - 1, T0, 20)).toEqual([]);

@@ -8,8 +8,11 @@
  * the queue (a backlog, a restart): lateness alone proves nothing. So:
  * - a heartbeat stamped more than DRIFT_WARN_SECONDS *after* it arrived proves a clock ahead;
  * - a clock behind is reported only when the host's last HEARTBEATS_JUDGED heartbeats were all
- *   that late *and* arrived at the pace they were sent (a backlog drains much faster than it was
- *   written), over at least MIN_LIVE_SPAN_SECONDS.
+ *   that late *by the same amount* (within LATENESS_SPREAD_SECONDS), over at least
+ *   MIN_LIVE_SPAN_SECONDS of arrivals. A clock that is behind makes every heartbeat equally late;
+ *   a backlog does not: it drains much faster than it was written (lateness shrinks), and a
+ *   collector that stalls (a failing commit, a full disk) and then catches up sees some heartbeats
+ *   late and the next ones later still.
  * Each host is reported at most once per REPEAT_SECONDS. Pure bookkeeping: no I/O, no clock of
  * its own (times come from the deliveries).
  */
@@ -18,6 +21,8 @@ import type { EventDelivery } from '../../../libs/broker/src';
 export const DRIFT_WARN_SECONDS = 16;
 export const HEARTBEATS_JUDGED = 5;
 export const MIN_LIVE_SPAN_SECONDS = 4;
+/** How much the lateness of the judged heartbeats may vary for a clock behind (transit, batching). */
+export const LATENESS_SPREAD_SECONDS = 2;
 export const REPEAT_SECONDS = 600;
 /** Hosts followed at once; the least recently seen is forgotten beyond (hostnames come from the wire). */
 export const MAX_HOSTS = 1000;
@@ -74,11 +79,9 @@ export class ClockDriftMonitor {
 
   private behindWhileLive(recent: ReadonlyArray<readonly [number, number]>): boolean {
     if (recent.length < HEARTBEATS_JUDGED) return false;
-    if (!recent.every(([ts, at]) => at - ts > DRIFT_WARN_SECONDS)) return false;
-    const first = recent[0]!;
-    const last = recent[recent.length - 1]!;
-    const sentSpan = last[0] - first[0];
-    const receivedSpan = last[1] - first[1];
-    return receivedSpan >= MIN_LIVE_SPAN_SECONDS && receivedSpan >= 0.5 * sentSpan;
+    const lateness = recent.map(([ts, at]) => at - ts);
+    if (!lateness.every((late) => late > DRIFT_WARN_SECONDS)) return false;
+    if (Math.max(...lateness) - Math.min(...lateness) > LATENESS_SPREAD_SECONDS) return false;
+    return recent[recent.length - 1]![1] - recent[0]![1] >= MIN_LIVE_SPAN_SECONDS;
   }
 }
