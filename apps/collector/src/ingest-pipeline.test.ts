@@ -142,6 +142,28 @@ describe('IngestPipeline', () => {
     expect(pipeline.lastCommit.error).toBeNull();
   });
 
+  it('a full database: acknowledges nothing, says the disk is full, and stores everything once there is room', async () => {
+    const sqlite = store.database.sqlite!;
+    // SQLite's own limit on the file's pages: commits fail with SQLITE_FULL as on a full disk.
+    sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
+    // The first batches may still fit in the pages' free room; later ones need new pages.
+    const n = 300;
+    for (let i = 0; i < n; i += 1) pipeline.push(delivery(i));
+    await waitFor(() => pipeline.lastCommit.error !== null || undefined, { timeoutMs: 5_000, description: 'a failed commit' });
+    expect(pipeline.lastCommit.error).toMatch(/database or disk is full \(the database's disk is full: free space/);
+    const ackedWhileFull = acker.acked.length;
+    expect(ackedWhileFull).toBeLessThan(n);
+    await new Promise((resolve) => setTimeout(resolve, 150)); // several retries happen meanwhile
+    expect(acker.acked).toHaveLength(ackedWhileFull);
+
+    sqlite.pragma('max_page_count = 1073741823');
+    await pipeline.flush();
+    const all = Array.from({ length: n }, (_, i) => i);
+    expect(acker.acked).toEqual(all);
+    expect((await store.readEvents(0, 1000)).map((e) => e.clock)).toEqual(all);
+    expect(pipeline.lastCommit.error).toBeNull();
+  });
+
   it('tells the sources to stop reading past maxPendingEvents, and to read again once half are committed', async () => {
     const calls: string[] = [];
     const bounded = new IngestPipeline(store, new Map([['rabbit', acker]]), metrics, createLogger('silent', 'collector'), {

@@ -8,6 +8,7 @@ import { backoffDelay, type BackoffOptions, type EventDelivery } from '../../../
 import { newEvent, type AppendReceipt, type EventWriter, type NewEvent, type NewRejection } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
+import { commitFailureHint } from './commit-failure';
 
 export interface Acknowledger {
   acknowledge(deliveries: readonly EventDelivery[]): void;
@@ -259,11 +260,12 @@ export class IngestPipeline {
         return result;
       } catch (error) {
         this.metrics.commitFailures.inc();
-        this.lastCommitError = error instanceof Error ? error.message : String(error);
+        const hint = commitFailureHint(error);
+        this.lastCommitError = `${error instanceof Error ? error.message : String(error)} (${hint})`;
         const retryInMs = backoffDelay(attempt, this.options.retryBackoff);
         this.logger.error(
-          { err: error, database: this.store.description, events: events.length, rejected: rejected.length, attempt, retryInMs },
-          'committing a batch failed; nothing was acknowledged, retrying (check that the database is reachable and writable)',
+          { err: error, database: this.store.description, events: events.length, rejected: rejected.length, attempt, retryInMs, hint },
+          `committing a batch failed; nothing was acknowledged, retrying: ${hint}`,
         );
         if (this.stopped) throw error;
         await new Promise((resolve) => setTimeout(resolve, retryInMs));
