@@ -115,9 +115,12 @@ export class Collector {
   private async shutdown(): Promise<void> {
     this.logger.info({ pending: this.pipeline.pendingItems }, 'shutting down: stopping deliveries, committing what arrived');
     if (this.backlogTimer) clearInterval(this.backlogTimer);
-    await this.liveness.stop();
+    // Deliveries stop first, even while a liveness check waits for a commit that keeps failing;
+    // the policy judges nobody once stop() is called, so paused sources cannot look like dead workers.
+    const livenessStopped = this.liveness.stop();
     await Promise.all(this.sources.map((s) => s.pause().catch(() => undefined)));
     await this.pipeline.close();
+    await livenessStopped;
     await Promise.all(this.sources.map((s) => s.stop().catch(() => undefined)));
     await this.http.close();
     await this.store.close();

@@ -15,6 +15,7 @@
  *   `worker-offline` and gets no derived event; one whose heartbeats stopped gets
  *   `heartbeat-timeout`.
  */
+import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CeleryEvent, EventDelivery, SourceStatus } from '../../../libs/broker/src';
 import { EventStore, type StoredEvent } from '../../../libs/state/src';
@@ -273,6 +274,28 @@ describe('LivenessPolicy', () => {
     expect(await store.worker('celery@crashed')).toMatchObject({ status: 'offline', offline_reason: 'worker-offline', offline_since: T + 201 });
     expect(await derivedEvents()).toHaveLength(1);
     expect(await declaredOffline()).toBe(1);
+  });
+
+  it('judges nobody once stopped, not even in a check that was waiting for its commit', async () => {
+    const w = 'celery@silent';
+    statuses.set('rabbitmq', connected(T - 100));
+    await commit(heartbeatAt(w, T, 1)); // expires at T + 4
+    // A delivery waits for its batch, and commits fail for now (the log table is gone).
+    const other = new BetterSqlite3(store.database.sqlite!.name);
+    other.exec('alter table events rename to events_hidden');
+    const waiting: CeleryEvent = { type: 'task-received', hostname: 'celery@other', timestamp: T + 9.5, clock: 1, uuid: 'u1', fields: {} };
+    pipeline.push({ source: 'rabbitmq', receivedAt: T + 9.8, result: { events: [waiting], rejected: [] }, token: null });
+    clock = T + 10;
+    const check = policy.check(T + 10); // expired: it commits what was received first, and waits
+    await waitFor(() => pipeline.lastCommit.error !== null || undefined, { timeoutMs: 5_000, description: 'a failed commit' });
+    const stopped = policy.stop(); // a shutdown: the sources are paused next
+    other.exec('alter table events_hidden rename to events');
+    other.close();
+    expect(await check).toEqual([]);
+    await stopped;
+    expect(await derivedEvents()).toEqual([]);
+    expect(await store.worker(w)).toMatchObject({ status: 'online' });
+    expect(await checkAt(T + 20)).toEqual([]);
   });
 
   it('start() checks every interval on the wall clock until stop()', async () => {

@@ -30,6 +30,8 @@ export interface LivenessPolicyOptions {
 export class LivenessPolicy {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Set by stop(): no worker is judged from then on, by a check in progress either. */
+  private stopped = false;
 
   constructor(
     private readonly store: Pick<EventWriter, 'expiredWorkers'>,
@@ -40,12 +42,18 @@ export class LivenessPolicy {
   ) {}
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => {
       if (!this.running) this.running = this.check().then(() => undefined).finally(() => (this.running = null));
     }, this.options.checkIntervalMs);
   }
 
+  /**
+   * Judges nobody from the call on (a check waiting for its commit included) and resolves when
+   * the check in progress, if any, has ended.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
@@ -67,7 +75,7 @@ export class LivenessPolicy {
 
   /** One pass; returns the hostnames declared offline. */
   async check(now = Date.now() / 1000): Promise<string[]> {
-    if (this.view.isBehind()) return [];
+    if (this.stopped || this.view.isBehind()) return [];
     try {
       const expired = await this.store.expiredWorkers(now);
       if (!expired.some((w) => this.sourceOf(w)?.connected === true)) return [];
@@ -76,6 +84,8 @@ export class LivenessPolicy {
       // that arrived before the expiry but still waits for its batch would otherwise be projected
       // just before an offline event stamped later than itself, and the worker would stay offline.
       await this.view.commitReceived();
+      // Stopped meanwhile (a shutdown pauses the sources): silence from now on proves nothing.
+      if (this.stopped) return [];
       const judged = this.judgeable(await this.store.expiredWorkers(now), now);
       if (judged.length === 0) return [];
       const events = judged.map((w) => heartbeatTimeoutEvent(w, this.options.expiryFactor, this.options.defaultFreq, now));
