@@ -232,7 +232,7 @@ export class AmqpEventSource implements EventSource {
       this.setConnected(true, null);
       this.options.logger.info(
         { source: this.name, transport: 'amqp', queue: this.queue, prefetch: this.prefetch, attempt: this.attempt + 1 },
-        'consuming Celery events from RabbitMQ',
+        this.paused ? 'connected to RabbitMQ; not consuming while paused' : 'consuming Celery events from RabbitMQ',
       );
       this.handlers?.onStatus({ kind: 'connected', source: this.name, at: nowSeconds(), attempt: this.attempt + 1 });
     } catch (error) {

@@ -2,7 +2,9 @@
  * The background WAL checkpoint on a real SQLite file: the writer stops checkpointing itself, the
  * worker copies the WAL back, and a failure hands checkpointing back to the writer.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +12,17 @@ import { openDatabase, type Database } from '../database';
 import { AUTO_CHECKPOINT_PAGES, BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether this process may mount a tmpfs (root, as on CI): the full-disk test needs a small disk. */
+function canMountTmpfs(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('mount', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('background WAL checkpoints (SQLite)', () => {
   const dirs: string[] = [];
@@ -61,6 +74,53 @@ describe('background WAL checkpoints (SQLite)', () => {
   it('auto (the default) leaves checkpoints to SQLite', () => {
     const { sqlite } = fresh({});
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(AUTO_CHECKPOINT_PAGES);
+  });
+
+  it.skipIf(!canMountTmpfs())('a full disk: the worker says so once, keeps trying, and copies the WAL back once there is room', async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'cm-wal-full-'));
+    dirs.push(mount);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+    let database: Database | undefined;
+    try {
+      const file = join(mount, 'db.sqlite');
+      const failures: string[] = [];
+      database = openDatabase(`sqlite:${file}`, { sqliteCheckpoint: 'background', sqliteCheckpointIntervalMs: 20, onCheckpointFailure: (m) => failures.push(m) });
+      const sqlite = database.sqlite!;
+      sqlite.exec('create table t (id integer primary key, body text)');
+      // A reader's snapshot keeps the checkpoints from copying back what is committed after it.
+      const reader = new BetterSqlite3(file, { readonly: true });
+      reader.exec('begin');
+      reader.prepare('select count(*) from t').get();
+      const insert = sqlite.prepare('insert into t (body) values (?)');
+      sqlite.transaction(() => { for (let k = 0; k < 400; k++) insert.run('z'.repeat(4000)); })(); // 1.6 MB in the WAL
+      // Fill the disk: the database file cannot grow to take those pages.
+      const filler = join(mount, 'filler');
+      const free = Number(execFileSync('df', ['--output=avail', '-B1', mount]).toString().split('\n')[1]);
+      writeFileSync(filler, Buffer.alloc(free));
+      reader.exec('commit');
+      reader.close();
+      const deadline = Date.now() + 10_000;
+      while (failures.length === 0) {
+        if (Date.now() > deadline) throw new Error('no checkpoint failed on the full disk');
+        await sleep(20);
+      }
+      await sleep(200); // more failed checkpoints: still one message
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatch(/database or disk is full; retrying every 20 ms .*free space/);
+      expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_PAGES); // the worker still runs
+
+      rmSync(filler);
+      const target = 400 * 4000;
+      while (statSync(file).size < target) {
+        if (Date.now() > deadline + 10_000) throw new Error(`the WAL was not copied back: database file ${statSync(file).size} bytes`);
+        await sleep(20);
+      }
+      expect(failures).toHaveLength(1);
+      expect(sqlite.prepare('select count(*) as n from t').get()).toEqual({ n: 400 });
+    } finally {
+      await database?.close().catch(() => undefined);
+      execFileSync('umount', ['--lazy', mount]);
+    }
   });
 
   it('a worker that fails hands checkpointing back to the writer, and says so', async () => {

@@ -16,6 +16,7 @@
  *
  * If the worker cannot start or fails, the writer's auto-checkpoint is switched back on (the
  * database stays correct either way: checkpointing only decides when the WAL is copied back).
+ * A full disk is not a failure of the worker: it says so once and keeps trying.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
@@ -27,7 +28,10 @@ export interface WalCheckpointerOptions {
   intervalMs: number;
   /** The writer's `synchronous` setting: the checkpoint syncs the database file likewise. */
   synchronous: 'FULL' | 'NORMAL';
-  /** Told when the worker fails and the auto-checkpoint is back on. */
+  /**
+   * Told when checkpoints fail: the worker stopped and the auto-checkpoint is back on, or (a full
+   * disk) it keeps trying; the message says which.
+   */
   onFailure?: (message: string) => void;
 }
 
@@ -44,14 +48,22 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = ' + workerData.synchronous);
+let full = false;
 const timer = setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    full = false;
   } catch (error) {
-    if (!String(error && error.code).startsWith('SQLITE_BUSY')) {
-      clearInterval(timer);
-      parentPort.postMessage({ failed: String(error && error.message || error) });
+    const code = String(error && error.code);
+    if (code.startsWith('SQLITE_BUSY')) return;
+    if (code === 'SQLITE_FULL') {
+      // The disk is full: the pages stay in the WAL, and the next checkpoints try again.
+      if (!full) parentPort.postMessage({ retrying: String(error && error.message || error) });
+      full = true;
+      return;
     }
+    clearInterval(timer);
+    parentPort.postMessage({ failed: String(error && error.message || error) });
   }
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
@@ -91,7 +103,14 @@ export class WalCheckpointer {
       });
       worker.unref();
       this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.on('message', (m: { failed?: string }) => m.failed && this.fail(`WAL checkpoint failed: ${m.failed}`));
+      worker.on('message', (m: { failed?: string; retrying?: string }) => {
+        if (m.failed) this.fail(`WAL checkpoint failed: ${m.failed}`);
+        else if (m.retrying) {
+          this.options.onFailure?.(
+            `WAL checkpoint failed: ${m.retrying}; retrying every ${this.options.intervalMs} ms (the WAL keeps the pages meanwhile): free space on the database's disk`,
+          );
+        }
+      });
       worker.on('error', (error) => this.fail(`WAL checkpoint thread crashed: ${error.message}`));
       worker.on('exit', (code) => code !== 0 && this.fail(`WAL checkpoint thread exited with code ${code}`));
       this.worker = worker;
