@@ -85,7 +85,7 @@ describe.skipIf(!canMountTmpfs())('collector on a full disk (RabbitMQ + SQLite o
       { timeoutMs: 30_000, description: '/readyz naming the full disk' },
     );
     expect(databaseCheck(full).detail).toMatch(/database or disk is full \(the database's disk is full: free space/);
-    expect(collector.logs().some((l) => l.msg === "committing a batch failed; nothing was acknowledged, retrying: the database's disk is full: free space there or move the database to a larger volume")).toBe(true);
+    await collector.waitForLog("committing a batch failed; nothing was acknowledged, retrying: the database's disk is full: free space there or move the database to a larger volume");
     // What is not committed is not acknowledged: it waits in the queue (ready, or delivered and unacknowledged).
     const waiting = await rabbitQueueCounts(queue);
     expect(waiting!.ready + waiting!.unacknowledged).toBeGreaterThan(0);
