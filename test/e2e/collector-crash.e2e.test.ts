@@ -1,7 +1,8 @@
 /**
- * Crash safety of the collector on RabbitMQ + SQLite: while a real Celery worker processes a
- * stream of tasks, the collector process is SIGKILLed twice, each time at an instant when it holds
- * received-but-uncommitted (hence unacknowledged) deliveries; more tasks are sent while it is down
+ * Crash safety of the collector on RabbitMQ, with SQLite and with Postgres: while a real Celery
+ * worker processes a stream of tasks, the collector process is SIGKILLed twice, each time at an
+ * instant when it holds received-but-uncommitted (hence unacknowledged) deliveries (on Postgres,
+ * possibly inside an open transaction); more tasks are sent while it is down
  * (their events wait in the durable collector queue); it is restarted on the same database and
  * queue. For the last part a twin collector (own queue, same database) receives every event a
  * second time. Proves: no event is lost and none is stored twice (each task has exactly one
@@ -14,7 +15,7 @@ import { sendBurst } from '../support/celery-client';
 import { startCeleryWorker, uniqueNodeName, uniqueQueueName, type CeleryWorker } from '../support/celery-worker';
 import { metricValue, openStoreForAssertions, startCollector, type CollectorProcess } from '../support/collector-process';
 import { deleteTestQueue } from '../support/raw-events';
-import { createTestDatabase, type TestDatabase } from '../support/test-databases';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/test-databases';
 import { waitFor } from '../support/wait-for';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
@@ -31,7 +32,7 @@ const MAX_TASKS = 800;
 const TASK_SECONDS = 0.02;
 const TASK_TYPES = ['task-received', 'task-sent', 'task-started', 'task-succeeded'];
 
-describe('collector crash safety: SIGKILL mid-stream (RabbitMQ + SQLite)', () => {
+describe.each(DIALECTS)('collector crash safety: SIGKILL mid-stream (RabbitMQ + %s)', (dialect) => {
   const taskQueue = uniqueQueueName('e2e-crash');
   const collectorQueue = uniqueQueueName('e2e-crash-collector');
   /** Queue of a twin collector on the same database: it receives every event a second time. */
@@ -109,7 +110,7 @@ describe('collector crash safety: SIGKILL mid-stream (RabbitMQ + SQLite)', () =>
   };
 
   beforeAll(async () => {
-    db = createTestDatabase('sqlite');
+    db = createTestDatabase(dialect);
     amqpConnection = await amqp.connect(AMQP_URL);
     amqpConnection.on('error', () => undefined);
     await start(); // declares the durable collector queue before the worker sends anything
