@@ -7,10 +7,7 @@
  */
 import * as amqp from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateWorkload } from '../bench/workload';
@@ -18,20 +15,11 @@ import { rabbitQueueCounts } from '../support/broker-admin';
 import { uniqueQueueName } from '../support/celery-worker';
 import { startCollector, type CollectorProcess, type ReadinessBody } from '../support/collector-process';
 import { deleteTestQueue } from '../support/raw-events';
+import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs';
 import { waitFor } from '../support/wait-for';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
 const EVENTS = 12_000;
-
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('mount', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function databaseCheck(body: ReadinessBody): { ok: boolean; detail: string } {
   const found = body.checks.find((c) => c.name === 'database');
@@ -43,21 +31,18 @@ describe.skipIf(!canMountTmpfs())('collector on a full disk (RabbitMQ + SQLite o
   const run = randomBytes(4).toString('hex');
   const queue = uniqueQueueName('e2e-disk-full');
   const exchange = `cm-e2e-disk-full-${run}`;
-  const mount = mkdtempSync(join(tmpdir(), 'cm-disk-full-'));
-  let mounted = false;
+  let disk: Tmpfs | undefined;
   let collector: CollectorProcess | undefined;
 
   afterAll(async () => {
     await collector?.kill();
     await deleteTestQueue(AMQP_URL, queue).catch(() => undefined);
-    if (mounted) execFileSync('umount', ['--lazy', mount]);
-    rmdirSync(mount);
+    disk?.remove();
   });
 
   it('acknowledges nothing while the disk is full, says so in /readyz, and stores everything once there is room', async () => {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs', mount]);
-    mounted = true;
-    const file = join(mount, 'collector.db');
+    disk = mountTmpfs(10, 'cm-disk-full-');
+    const file = join(disk.path, 'collector.db');
     collector = await startCollector({ brokers: `rabbitmq=${AMQP_URL}`, databaseUrl: `sqlite:${file}`, amqpQueue: queue });
 
     // Celery-shaped traffic (task.multi arrays, heartbeats) through a private exchange bound to
@@ -90,7 +75,7 @@ describe.skipIf(!canMountTmpfs())('collector on a full disk (RabbitMQ + SQLite o
     const waiting = await rabbitQueueCounts(queue);
     expect(waiting!.ready + waiting!.unacknowledged).toBeGreaterThan(0);
 
-    execFileSync('mount', ['-o', 'remount,size=200m', mount]);
+    disk.resize(200);
     await waitFor(async () => ((await collector!.readiness()).status === 200 ? true : undefined), { timeoutMs: 60_000, description: '/readyz 200 once there is room' });
     await waitFor(async () => ((await rabbitQueueCounts(queue))?.ready === 0 && (await rabbitQueueCounts(queue))?.unacknowledged === 0 ? true : undefined), {
       timeoutMs: 60_000,

@@ -3,26 +3,16 @@
  * worker copies the WAL back, and a failure hands checkpointing back to the writer.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../database';
 import { AUTO_CHECKPOINT_PAGES, BACKSTOP_PAGES, WalCheckpointer } from './wal-checkpointer';
+import { canMountTmpfs, mountTmpfs } from '../../../../test/support/tmpfs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Whether this process may mount a tmpfs (root, as on CI): the full-disk test needs a small disk. */
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('mount', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('background WAL checkpoints (SQLite)', () => {
   const dirs: string[] = [];
@@ -77,12 +67,10 @@ describe('background WAL checkpoints (SQLite)', () => {
   });
 
   it.skipIf(!canMountTmpfs())('a full disk: the worker says so once, keeps trying, and copies the WAL back once there is room', async () => {
-    const mount = mkdtempSync(join(tmpdir(), 'cm-wal-full-'));
-    dirs.push(mount);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount]);
+    const disk = mountTmpfs(8, 'cm-wal-full-');
     let database: Database | undefined;
     try {
-      const file = join(mount, 'db.sqlite');
+      const file = join(disk.path, 'db.sqlite');
       const failures: string[] = [];
       database = openDatabase(`sqlite:${file}`, { sqliteCheckpoint: 'background', sqliteCheckpointIntervalMs: 20, onCheckpointFailure: (m) => failures.push(m) });
       const sqlite = database.sqlite!;
@@ -94,9 +82,8 @@ describe('background WAL checkpoints (SQLite)', () => {
       const insert = sqlite.prepare('insert into t (body) values (?)');
       sqlite.transaction(() => { for (let k = 0; k < 400; k++) insert.run('z'.repeat(4000)); })(); // 1.6 MB in the WAL
       // Fill the disk: the database file cannot grow to take those pages.
-      const filler = join(mount, 'filler');
-      const free = Number(execFileSync('df', ['--output=avail', '-B1', mount]).toString().split('\n')[1]);
-      writeFileSync(filler, Buffer.alloc(free));
+      const filler = join(disk.path, 'filler');
+      writeFileSync(filler, Buffer.alloc(disk.freeBytes()));
       reader.exec('commit');
       reader.close();
       const deadline = Date.now() + 10_000;
@@ -119,7 +106,7 @@ describe('background WAL checkpoints (SQLite)', () => {
       expect(sqlite.prepare('select count(*) as n from t').get()).toEqual({ n: 400 });
     } finally {
       await database?.close().catch(() => undefined);
-      execFileSync('umount', ['--lazy', mount]);
+      disk.remove();
     }
   });
 
