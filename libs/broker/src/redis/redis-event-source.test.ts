@@ -193,6 +193,48 @@ describe('RedisEventSource on Redis', () => {
     if (gap.kind !== 'gap') throw new Error('not a gap');
     expect(gap.from!).toBeLessThanOrEqual(last.receivedAt + 0.3); // not the moment reading resumed (0.6 s later)
   });
+
+  it('messages read on resume from a connection Redis had closed while reading was throttled: the gap still starts when reading stopped', async () => {
+    const s = newSource();
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    const host = `celery@buffered-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+    const last = await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery before' });
+    s.source.throttle('pause');
+    const pausedAt = Date.now() / 1000;
+    // Published while reading is paused: Redis writes them to the socket, where they wait.
+    for (let clock = 2; clock <= 6; clock++) {
+      await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T + clock, clock }, 'worker.heartbeat');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1); // as Redis does past its output-buffer limit
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    s.source.throttle('resume');
+    const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after resume' });
+    if (gap.kind !== 'gap') throw new Error('not a gap');
+    // The waiting messages were read after the close (0.6 s after the pause), yet the gap starts at the pause.
+    const buffered = s.deliveries.filter((d) => d.result.events[0]?.hostname === host && d !== last);
+    expect(buffered.length).toBeGreaterThan(0);
+    expect(Math.max(...buffered.map((d) => d.receivedAt))).toBeGreaterThan(pausedAt + 0.5);
+    expect(gap.from!).toBeLessThanOrEqual(pausedAt + 0.05);
+  });
+
+  it('a pause that a PING answered afterwards: a later loss starts its gap at the last read, not at that pause', async () => {
+    const s = newSource({ pingIntervalMs: 100 });
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    s.source.throttle('pause');
+    const pausedAt = Date.now() / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    s.source.throttle('resume');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // PINGs answered: the connection outlived the pause
+    const host = `celery@later-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+    await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery after the pause' });
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1);
+    const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap' });
+    if (gap.kind !== 'gap') throw new Error('not a gap');
+    expect(gap.from!).toBeGreaterThan(pausedAt + 0.6);
+  });
 });
 
 /** A TCP proxy to Redis whose silence() stops forwarding on the connections open then (a dead network path), without closing them. */

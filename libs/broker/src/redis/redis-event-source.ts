@@ -53,6 +53,12 @@ export class RedisEventSource implements EventSource {
   private throttled = false;
   /** Collector time of the last thing read from the subscriber (a message, a PING reply, the subscription): events published after it may be lost if the connection is. */
   private lastHeardAt: number | null = null;
+  /**
+   * When reading was paused (throttle), until a PING sent after it is answered. Redis may have
+   * dropped the connection meanwhile (its output buffer limit): what was already in the socket is
+   * still read on resume, so the last read proves nothing, and a gap starts here at the latest.
+   */
+  private unverifiedSince: number | null = null;
   /** Counts `ready`s: a subscription that completes after a newer one began is not reported. */
   private readyGeneration = 0;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -114,9 +120,12 @@ export class RedisEventSource implements EventSource {
     if (this.pinging || !this.state.connected || this.throttled || this.paused || this.stopping || subscriber.status !== 'ready') return;
     this.pinging = true;
     const timeoutMs = this.options.pingTimeoutMs ?? 5000;
+    const sentAt = nowSeconds();
     try {
       if ((await waitAtMost(subscriber.ping(), timeoutMs)).settled) {
         this.lastHeardAt = nowSeconds();
+        // Answered on a connection that was read after the pause: it outlived the pause.
+        if (this.unverifiedSince !== null && sentAt > this.unverifiedSince && this.subscriber === subscriber) this.unverifiedSince = null;
         return;
       }
       if (this.subscriber !== subscriber || this.stopping || this.throttled) return;
@@ -144,6 +153,7 @@ export class RedisEventSource implements EventSource {
 
   /** Stops or resumes reading the subscriber's socket (Redis keeps what arrives meanwhile, up to its limit). */
   throttle(reading: 'pause' | 'resume'): void {
+    if (reading === 'pause' && !this.throttled && this.state.connected) this.unverifiedSince ??= nowSeconds();
     this.throttled = reading === 'pause';
     const stream = this.subscriber?.stream;
     if (!stream) return;
@@ -209,6 +219,8 @@ export class RedisEventSource implements EventSource {
     if (this.throttled) subscriber.stream.pause();
     const to = nowSeconds();
     this.lastHeardAt = to;
+    // A new connection: unread since now if reading is throttled, else nothing to verify.
+    this.unverifiedSince = this.throttled ? to : null;
     const from = this.everSubscribed ? this.disconnectedAt : null;
     this.everSubscribed = true;
     this.disconnectedAt = null;
@@ -227,8 +239,8 @@ export class RedisEventSource implements EventSource {
     if (this.state.connected) {
       // Events published after the last thing we read may be lost: the gap starts there, not when
       // the close is noticed (a throttled socket sees it only when reading resumes; a dead one
-      // when PING goes unanswered).
-      this.disconnectedAt = Math.min(nowSeconds(), this.lastHeardAt ?? Infinity);
+      // when PING goes unanswered); and no later than a pause in reading that no PING answered since.
+      this.disconnectedAt = Math.min(nowSeconds(), this.lastHeardAt ?? Infinity, this.unverifiedSince ?? Infinity);
       this.setConnected(false);
       if (!this.stopping) {
         const error = this.state.lastError ?? 'connection closed';
