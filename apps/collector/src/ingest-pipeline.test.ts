@@ -115,11 +115,26 @@ describe('IngestPipeline', () => {
     pipeline.push(delivery(0, [bad]));
     await pipeline.flush();
     // The broker redelivers the same message (the ack was lost), with the event it carried.
-    pipeline.push(delivery(0, [bad]));
+    pipeline.push({ ...delivery(0, [bad]), redelivered: true });
     await pipeline.flush();
     expect(store.database.sqlite!.prepare('select count(*) as n from rejected_messages').get()).toEqual({ n: 1 });
     expect((await value('celery_monitor_messages_rejected_total', { source: 'rabbit', reason: 'not-utf8' })) - rejectedBefore).toBe(1);
     expect((await value('celery_monitor_events_duplicate_total', { source: 'rabbit' })) - duplicateBefore).toBe(2);
+  });
+
+  it('counts a bad message sent again (not a redelivery: pub/sub, a producer repeating it) each time, and keeps it aside once', async () => {
+    const value = async (name: string, labels: Record<string, string>) => metricValue(await metrics.registry.metrics(), name, labels);
+    const rejectedBefore = await value('celery_monitor_messages_rejected_total', { source: 'rabbit', reason: 'not-json' });
+    const duplicateBefore = await value('celery_monitor_events_duplicate_total', { source: 'rabbit' });
+    const bad: RejectedMessage = { reason: 'not-json', detail: 'Unexpected token h', routingKey: 'task.multi', contentType: 'application/json', raw: Buffer.from('hello'), rawSize: 5 };
+    for (let i = 0; i < 5; i += 1) {
+      pipeline.push(delivery(i, [bad]));
+      await pipeline.flush();
+    }
+    expect(store.database.sqlite!.prepare('select count(*) as n from rejected_messages').get()).toEqual({ n: 1 });
+    expect((await value('celery_monitor_messages_rejected_total', { source: 'rabbit', reason: 'not-json' })) - rejectedBefore).toBe(5);
+    expect((await value('celery_monitor_events_duplicate_total', { source: 'rabbit' })) - duplicateBefore).toBe(0);
+    expect(acker.acked).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('acknowledges nothing while commits fail, retries, and loses nothing', async () => {

@@ -203,7 +203,7 @@ export class IngestPipeline {
       const deliveries = this.takeBatch();
       const derived = this.derived;
       this.derived = [];
-      const { events, rejected } = toRecords(deliveries);
+      const { events, rejected, rejectedRedelivered } = toRecords(deliveries);
       for (const request of derived) events.push(...request.events);
       this.metrics.pendingEvents.set(this.queuedItems + events.length + rejected.length);
 
@@ -220,7 +220,7 @@ export class IngestPipeline {
       }
       this.acknowledge(deliveries);
       this.release();
-      this.record(events, result, rejected);
+      this.record(events, result, rejected, rejectedRedelivered);
       for (const request of derived) request.resolve(result);
     } while (this.batchDue());
     this.metrics.pendingEvents.set(this.queuedItems);
@@ -283,7 +283,7 @@ export class IngestPipeline {
     for (const [source, list] of bySource) this.ackers.get(source)?.acknowledge(list);
   }
 
-  private record(events: readonly NewEvent[], result: AppendReceipt, rejected: readonly NewRejection[]): void {
+  private record(events: readonly NewEvent[], result: AppendReceipt, rejected: readonly NewRejection[], rejectedRedelivered: readonly boolean[]): void {
     const now = Date.now() / 1000;
     const stored = new Map<string, { source: string; type: string; n: number }>();
     const newest = new Map<string, number>();
@@ -302,10 +302,11 @@ export class IngestPipeline {
       const storedKeys = new Set(result.stored.map((e) => e.dedup_key));
       for (const e of events) if (!storedKeys.has(e.dedup_key)) countDuplicate(e.source);
     }
-    // A rejected message redelivered (after a crash, or seen by another collector) was counted when it was first kept aside.
+    // A bad message already kept aside is stored once. Redelivered (after a crash), it was counted
+    // when it was first kept aside; sent again (a producer repeating it, pub/sub), it counts again.
     const fresh = new Set(result.rejectedNew);
     rejected.forEach((r, i) => {
-      if (fresh.has(i)) this.metrics.rejected.inc({ source: r.source, reason: r.reason });
+      if (fresh.has(i) || !rejectedRedelivered[i]) this.metrics.rejected.inc({ source: r.source, reason: r.reason });
       else countDuplicate(r.source);
     });
     for (const [source, n] of duplicatesBySource) this.metrics.eventsDuplicate.inc({ source }, n);
@@ -314,9 +315,10 @@ export class IngestPipeline {
 }
 
 /** Turns deliveries into log records (dedup keys computed once here). */
-function toRecords(deliveries: readonly EventDelivery[]): { events: NewEvent[]; rejected: NewRejection[] } {
+function toRecords(deliveries: readonly EventDelivery[]): { events: NewEvent[]; rejected: NewRejection[]; rejectedRedelivered: boolean[] } {
   const events: NewEvent[] = [];
   const rejected: NewRejection[] = [];
+  const rejectedRedelivered: boolean[] = [];
   for (const d of deliveries) {
     for (const e of d.result.events) events.push(newEvent(d.source, d.receivedAt, e));
     for (const r of d.result.rejected) {
@@ -330,7 +332,8 @@ function toRecords(deliveries: readonly EventDelivery[]): { events: NewEvent[]; 
         raw_size: r.rawSize,
         received_at: d.receivedAt,
       });
+      rejectedRedelivered.push(d.redelivered === true);
     }
   }
-  return { events, rejected };
+  return { events, rejected, rejectedRedelivered };
 }

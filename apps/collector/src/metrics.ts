@@ -31,14 +31,14 @@ export class CollectorMetrics {
 
   readonly eventsDuplicate = new Counter({
     name: 'celery_monitor_events_duplicate_total',
-    help: 'Events and rejected messages received again (redelivery, another collector) and not stored twice',
+    help: 'Events received again (redelivery, another collector) and rejected messages redelivered, not stored twice',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
 
   readonly rejected = new Counter({
     name: 'celery_monitor_messages_rejected_total',
-    help: 'Messages or task.multi elements kept aside as malformed, by source and reason',
+    help: 'Messages or task.multi elements received malformed, by source and reason (a bad message sent again counts again; it is kept aside once)',
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });

@@ -11,6 +11,11 @@ export interface EventDelivery {
   result: DecodeResult;
   /** Transport-specific handle used by `EventSource.acknowledge`. */
   readonly token: unknown;
+  /**
+   * The broker delivered this message before (AMQP's redelivered flag: after a crash or a lost
+   * connection). Absent or false otherwise; pub/sub never redelivers.
+   */
+  readonly redelivered?: boolean;
 }
 
 export type SourceStatusEvent =

@@ -90,6 +90,7 @@ describe('AmqpEventSource on RabbitMQ', () => {
       channel.publish(CELERY_EVENT_EXCHANGE, 'worker.heartbeat', Buffer.from(JSON.stringify({ type: 'worker-heartbeat', hostname: host, timestamp: T + i, clock: i })), celeryProps(host));
     }
     await waitFor(() => first.deliveries.length >= 10 || undefined, { timeoutMs: 10_000, description: '10 deliveries' });
+    expect(first.deliveries.map((d) => d.redelivered)).toEqual(Array(10).fill(false));
     first.source.acknowledge(first.deliveries.slice(0, 4)); // "committed" the first four only
     await first.source.stop();
 
@@ -97,6 +98,7 @@ describe('AmqpEventSource on RabbitMQ', () => {
     second.start();
     await waitFor(() => second.deliveries.length >= 6 || undefined, { timeoutMs: 10_000, description: '6 redeliveries' });
     expect(second.deliveries.map((d) => d.result.events[0]!.clock)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(second.deliveries.map((d) => d.redelivered)).toEqual(Array(6).fill(true)); // the broker says so
     second.source.acknowledge(second.deliveries);
     await waitFor(async () => ((await second.source.backlog()) === 0 ? true : undefined), { timeoutMs: 10_000, description: 'empty queue' });
   });

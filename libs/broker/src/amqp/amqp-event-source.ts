@@ -261,7 +261,7 @@ export class AmqpEventSource implements EventSource {
       { ...this.options.decode, now: receivedAt },
     );
     const token: AmqpToken = { channel, message };
-    this.handlers?.onDelivery({ source: this.name, receivedAt, result, token });
+    this.handlers?.onDelivery({ source: this.name, receivedAt, result, token, redelivered: message.fields.redelivered });
   }
 
   private onConnectionLost(connection: ChannelModel, error?: unknown): void {
