@@ -151,7 +151,7 @@ export class Collector {
       await this.pipeline.appendDerived([gapEvent(event.source, from, event.to, reason, Date.now() / 1000)]);
       this.logger.warn(
         { source: event.source, from, to: event.to, seconds: Math.round((event.to - from) * 1000) / 1000, reason },
-        'recorded an event gap: Redis pub/sub kept nothing while we were not listening; workers were asked for heartbeats',
+        'recorded an event gap: Redis pub/sub kept nothing while we were not listening',
       );
     } catch (error) {
       this.logger.error({ err: error, source: event.source }, 'could not record the event gap');

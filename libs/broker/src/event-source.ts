@@ -23,7 +23,8 @@ export type SourceStatusEvent =
   | { kind: 'disconnected'; source: string; at: number; error: string }
   /**
    * Redis only: pub/sub kept nothing for us between `from` (when we stopped listening; null when
-   * unknown, e.g. at start-up) and `to` (when we listen again). Workers were asked for heartbeats.
+   * unknown, e.g. at start-up) and `to` (when we listen again). Workers are asked for heartbeats
+   * (unless the source was told not to).
    */
   | { kind: 'gap'; source: string; from: number | null; to: number };
 

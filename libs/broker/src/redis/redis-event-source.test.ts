@@ -119,6 +119,22 @@ describe('RedisEventSource on Redis', () => {
     await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'delivery after reconnect' });
   });
 
+  it('says whether the heartbeat broadcast reached anyone: a warning naming the settings when no worker listens', async () => {
+    const logged: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const recording = (level: string) => (fields: Record<string, unknown>, msg: string) => void logged.push({ level, msg, fields });
+    const logger = { debug: recording('debug'), info: recording('info'), warn: recording('warn'), error: recording('error') };
+    // Our pidbox listener stands for a worker on /7 with prefix app1: — nobody listens with this prefix.
+    const lonely = newSource({ globalKeyprefix: `nobody-${randomBytes(3).toString('hex')}:`, logger });
+    const heard = newSource({ globalKeyprefix: 'app1:', logger });
+    const about = (name: string) => logged.find((l) => l.fields['source'] === name && /workers for heartbeats|no worker listens/.test(l.msg));
+    const lonelyLine = await waitFor(() => about(lonely.name), { timeoutMs: 10_000, description: 'a word on the broadcast (no listener)' });
+    expect(lonelyLine).toMatchObject({ level: 'warn', fields: { receivers: 0 } });
+    expect(lonelyLine.msg).toMatch(/CM_REDIS_GLOBAL_KEYPREFIX/);
+    const heardLine = await waitFor(() => about(heard.name), { timeoutMs: 10_000, description: 'a word on the broadcast (listened to)' });
+    expect(heardLine).toMatchObject({ level: 'info', msg: 'asked the workers for heartbeats', fields: { channel: 'app1:/7.celery.pidbox' } });
+    expect(heardLine.fields['receivers']).toBeGreaterThanOrEqual(1);
+  });
+
   it('notices a connection that died silently (no PING answer), reconnects, and starts the gap at the last thing it read', async () => {
     const proxy = await blackHoleProxy(6379);
     try {

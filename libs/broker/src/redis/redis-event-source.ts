@@ -184,8 +184,8 @@ export class RedisEventSource implements EventSource {
     this.setConnected(false);
   }
 
-  /** Publishes the `heartbeat` broadcast on this Redis (celery.pidbox fanout). */
-  async wakeWorkers(): Promise<void> {
+  /** Publishes the `heartbeat` broadcast on this Redis (celery.pidbox fanout); resolves to how many clients received it. */
+  async wakeWorkers(): Promise<number> {
     if (!this.publisher) {
       this.publisher = new Redis(this.options.url, {
         maxRetriesPerRequest: 1,
@@ -195,8 +195,12 @@ export class RedisEventSource implements EventSource {
       this.publisher.on('error', () => undefined);
     }
     const { body, headers } = heartbeatBroadcast(nowSeconds());
-    const channel = fanoutChannel(this.kombu, PIDBOX_EXCHANGE, '');
-    await this.publisher.publish(channel, kombuEnvelope(body, PIDBOX_EXCHANGE, '', headers));
+    return this.publisher.publish(this.pidboxChannel, kombuEnvelope(body, PIDBOX_EXCHANGE, '', headers));
+  }
+
+  /** The channel every worker of these kombu options listens on for broadcast commands. */
+  private get pidboxChannel(): string {
+    return fanoutChannel(this.kombu, PIDBOX_EXCHANGE, '');
   }
 
   private async onReady(subscriber: Redis): Promise<void> {
@@ -229,8 +233,20 @@ export class RedisEventSource implements EventSource {
     this.handlers?.onStatus({ kind: 'connected', source: this.name, at: to, attempt: this.state.reconnectAttempts + 1 });
     this.handlers?.onStatus({ kind: 'gap', source: this.name, from, to });
     if (this.options.wakeWorkers !== false) {
-      this.wakeWorkers().catch((error: unknown) =>
-        this.options.logger.warn({ source: this.name, error: errorMessage(error) }, 'heartbeat broadcast failed; worker liveness recovers at their next heartbeat'),
+      this.wakeWorkers().then(
+        (receivers) => {
+          const fields = { source: this.name, transport: 'redis', channel: this.pidboxChannel, receivers };
+          if (receivers > 0) this.options.logger.info(fields, 'asked the workers for heartbeats');
+          else {
+            this.options.logger.warn(
+              fields,
+              'no worker listens on this Redis for broadcasts: none runs yet, or their db, global_keyprefix or fanout options differ from this source\'s ' +
+                '(the URL\'s db, CM_REDIS_GLOBAL_KEYPREFIX, CM_REDIS_FANOUT_PREFIX, CM_REDIS_FANOUT_PATTERNS), and their events would not be seen either',
+            );
+          }
+        },
+        (error: unknown) =>
+          this.options.logger.warn({ source: this.name, error: errorMessage(error) }, 'heartbeat broadcast failed; worker liveness recovers at their next heartbeat'),
       );
     }
   }
