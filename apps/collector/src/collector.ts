@@ -21,6 +21,8 @@ const BACKLOG_POLL_MS = 5_000;
 /** /readyz reads the broker backlogs again when they are older than this. */
 const BACKLOG_FRESH_MS = 1_000;
 const WRITE_PROBE_TIMEOUT_MS = 2_000;
+/** Longest wait for the database size when rendering /metrics (Prometheus scrapes time out at 10 s). */
+const SIZE_READ_TIMEOUT_MS = 1_000;
 
 export class Collector {
   readonly metrics = new CollectorMetrics();
@@ -248,7 +250,9 @@ export class Collector {
       this.metrics.consumerLagSeconds.set({ source: s.name }, ages.get(s.name) ?? 0);
       this.metrics.sourceConnected.set({ source: s.name, transport: s.transport }, s.status().connected ? 1 : 0);
     }
-    this.metrics.databaseSizeBytes.set(await this.store.sizeBytes());
+    // A database that answers slowly (a long commit ahead, a lock) leaves the last size in place.
+    const size = await withTimeout(this.store.sizeBytes(), SIZE_READ_TIMEOUT_MS).catch(() => null);
+    if (size !== null) this.metrics.databaseSizeBytes.set(size);
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 }

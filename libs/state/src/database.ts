@@ -88,7 +88,8 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Da
   );
 }
 
-function sqlitePath(url: string): string {
+/** The file an `sqlite:` URL names (`:memory:` for an in-memory database). */
+export function sqlitePath(url: string): string {
   let path = url.slice('sqlite:'.length);
   if (path.startsWith('//')) path = path.slice(2);
   if (path === '') throw new DatabaseUrlError(`database URL "${url}" names no file: use sqlite:data/celery-monitor.db`);

@@ -4,8 +4,9 @@
  * message, and survives the loss of its thread. (Runs the compiled thread entry: `npm test` builds
  * first.)
  */
+import BetterSqlite3 from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +107,27 @@ describe('ThreadedEventWriter', () => {
     expect((await writer.expiredWorkers(T0 + 60)).map((w) => w.hostname)).toEqual(['celery@quiet']);
     expect(await writer.expiredWorkers(T0 + 1)).toEqual([]);
     expect(await writer.sizeBytes()).toBeGreaterThan(0);
+  });
+
+  it('tells the database size at once while the thread waits for a write lock held elsewhere', async () => {
+    writer = await ThreadedEventWriter.open(db.url);
+    await writer.append({ events: [heartbeat('celery@sized', T0, 1)], rejected: [] });
+    const path = db.url.slice('sqlite:'.length);
+    const locker = new BetterSqlite3(path);
+    try {
+      locker.exec('begin immediate');
+      const waiting = writer.append({ events: [heartbeat('celery@sized', T0 + 2, 2)], rejected: [] }); // waits out the busy timeout
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      const size = await writer.sizeBytes();
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(size).toBe(statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0));
+      expect(size).toBeGreaterThan(0);
+      locker.exec('rollback');
+      await waiting;
+    } finally {
+      locker.close();
+    }
   });
 
   it('fails a request with the database error message, and goes on', async () => {

@@ -11,7 +11,9 @@
  * thread dies, every request in flight fails (the ingest pipeline retries its batch: nothing was
  * acknowledged) and the next request starts a new thread on the same database.
  */
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { sqlitePath } from '../database';
 import type { AppendInput, AppendReceipt, EventWriter } from '../event-writer';
 import type { SourceCheckpoint } from '../repositories/checkpoint.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
@@ -87,8 +89,14 @@ export class ThreadedEventWriter implements EventWriter {
     return (await this.request({ op: 'expiredWorkers', now })) as WorkerRecord[];
   }
 
+  /**
+   * The database file and its WAL, read from the file system in this thread: the writer thread
+   * may be waiting for SQLite's write lock for seconds (busy_timeout), and /metrics must answer.
+   */
   async sizeBytes(): Promise<number> {
-    return (await this.request({ op: 'sizeBytes' })) as number;
+    const path = sqlitePath(this.url);
+    if (path === ':memory:') return (await this.request({ op: 'sizeBytes' })) as number;
+    return fileSize(path) + fileSize(`${path}-wal`);
   }
 
   /** Lets the requests made so far finish, closes the database and ends the thread. */
@@ -192,4 +200,13 @@ export class ThreadedEventWriter implements EventWriter {
 function stripCallbacks(options: ThreadedEventWriterOptions): WriterThreadOptions {
   const { onCheckpointFailure: _checkpoint, onThreadExit: _exit, ...rest } = options;
   return rest;
+}
+
+/** Bytes of a file; 0 when there is none (no WAL yet, or checkpointed and removed). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
