@@ -394,6 +394,21 @@ describe('decodeEventBody: nesting and custom event types', () => {
     expect(batch.rejected.map((r) => [r.reason, r.detail])).toEqual([['wrong-field-type', 'element 1 of 2: field "x" nests arrays or objects deeper than 64 levels']]);
   });
 
+  it('an element of a task.multi array too deep to be written back as JSON keeps the whole message as its raw bytes', () => {
+    const hb = (x: string) => `{"type": "worker-heartbeat", "hostname": "w1@lab", "timestamp": ${TS}, "clock": 1, "x": ${x}}`;
+    const text = `[${JSON.stringify(EVENTS['task-started'])}, ${hb(deep(100_000, '1'))}]`;
+    const batch = decode(text);
+    expect(batch.events.map((e) => e.type)).toEqual(['task-started']);
+    expect(batch.rejected).toHaveLength(1);
+    const [r] = batch.rejected;
+    expect(r!.detail).toBe('element 1 of 2: field "x" nests arrays or objects deeper than 64 levels (raw: the whole message, as this element cannot be written back as JSON)');
+    expect(r!.rawSize).toBe(Buffer.byteLength(text));
+    expect(r!.raw.subarray(0, 40).toString()).toBe(text.slice(0, 40));
+    // An element that can be written back keeps its own JSON, as before.
+    const shallow = decode(`[${JSON.stringify(EVENTS['task-started'])}, ${hb(deep(65, '1'))}]`);
+    expect(shallow.rejected[0]!.raw.toString()).toBe(JSON.stringify(JSON.parse(hb(deep(65, '1')))));
+  });
+
   it('rejects a number beyond double range (1e400 parses as Infinity) in any field of any event, alone in its batch', () => {
     // Stored as JSON it would read back as null: the live projection and a rebuild would differ.
     const progress = (fields: string) => `{"type": "task-progress", "hostname": "w1@lab", "uuid": "u1", "timestamp": ${TS}, ${fields}}`;

@@ -82,7 +82,7 @@ function decodeChecked(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): 
   // when neither occurs, the kombu walk is skipped (two native substring scans per message).
   const revive = text.indexOf('__type__') !== -1 || text.indexOf('\\u') !== -1;
 
-  if (Array.isArray(parsed)) return decodeBatch(parsed, ctx, opts, revive, marked);
+  if (Array.isArray(parsed)) return decodeBatch(parsed, body, ctx, opts, revive, marked);
 
   const nonFinite = marked ? findNonFinite(parsed) : null;
   if (nonFinite !== null) {
@@ -95,7 +95,7 @@ function decodeChecked(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): 
   return rejectWhole(rejectBytes(result.reason, detail, ctx, body, opts.maxRawBytes));
 }
 
-function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOptions, revive: boolean, marked: boolean): DecodeResult {
+function decodeBatch(items: unknown[], body: Buffer, ctx: RejectionContext, opts: DecodeOptions, revive: boolean, marked: boolean): DecodeResult {
   const events: CeleryEvent[] = [];
   const rejected: RejectedMessage[] = [];
   for (let i = 0; i < items.length; i++) {
@@ -103,7 +103,7 @@ function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOption
     const nonFinite = marked ? findNonFinite(item) : null;
     if (nonFinite !== null) {
       const [reason, detail] = nonFiniteRejection(nonFinite);
-      rejected.push(rejectText(reason, `element ${i} of ${items.length}: ${detail}`, ctx, unmarkedJson(item), opts.maxRawBytes));
+      rejected.push(rejectElement(reason, `element ${i} of ${items.length}: ${detail}`, ctx, unmarkedJson(item), body, opts));
       continue;
     }
     const result: EventValidation = validateParsedEvent(item, opts, revive);
@@ -111,10 +111,19 @@ function decodeBatch(items: unknown[], ctx: RejectionContext, opts: DecodeOption
       events.push(result.event);
     } else {
       const detail = `element ${i} of ${items.length}: ${result.detail}`;
-      rejected.push(rejectText(result.reason, detail, ctx, safeJson(item) ?? '', opts.maxRawBytes));
+      rejected.push(rejectElement(result.reason, detail, ctx, safeJson(item) ?? '', body, opts));
     }
   }
   return { events, rejected };
+}
+
+/**
+ * A rejected element of a task.multi array, its JSON as raw bytes; an element too deep to be
+ * written back as JSON (`text` empty) keeps the whole message's bytes instead.
+ */
+function rejectElement(reason: RejectionReason, detail: string, ctx: RejectionContext, text: string, body: Buffer, opts: DecodeOptions): RejectedMessage {
+  if (text !== '') return rejectText(reason, detail, ctx, text, opts.maxRawBytes);
+  return rejectBytes(reason, `${detail} (raw: the whole message, as this element cannot be written back as JSON)`, ctx, body, opts.maxRawBytes);
 }
 
 function parseOrUndefined(text: string): unknown {

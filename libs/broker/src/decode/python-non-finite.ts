@@ -88,7 +88,7 @@ export function unmarkedJson(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? '';
   } catch {
-    return ''; // too deep to write back (never a Celery event): the rejection keeps no bytes
+    return ''; // too deep to write back (never a Celery event): the rejection keeps the whole message instead
   }
   return text.replace(/"\\u0000celery-monitor:non-finite:(NaN|-?Infinity)"/g, '$1');
 }
