@@ -135,6 +135,17 @@ describe('RedisEventSource on Redis', () => {
     expect(heardLine.fields['receivers']).toBeGreaterThanOrEqual(1);
   });
 
+  it('a reconnect after a lost connection is logged as such, not as a failed attempt', async () => {
+    const logged: Array<{ level: string; msg: string }> = [];
+    const recording = (level: string) => (_fields: Record<string, unknown>, msg: string) => void logged.push({ level, msg });
+    const s = newSource({ logger: { debug: recording('debug'), info: recording('info'), warn: recording('warn'), error: recording('error') } });
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1);
+    await waitFor(() => s.statuses.filter((x) => x.kind === 'connected').length >= 2 || undefined, { timeoutMs: 10_000, description: 'reconnected' });
+    expect(logged.filter((l) => l.level === 'info' && l.msg === 'reconnecting to Redis')).toHaveLength(1);
+    expect(logged.filter((l) => l.msg === 'Redis connection attempt failed; retrying')).toEqual([]);
+  });
+
   it('notices a connection that died silently (no PING answer), reconnects, and starts the gap at the last thing it read', async () => {
     const proxy = await blackHoleProxy(6379);
     try {

@@ -92,10 +92,10 @@ export class RedisEventSource implements EventSource {
         if (this.stopping) return null;
         const delayMs = backoffDelay(attempt, backoff);
         this.state.reconnectAttempts += 1;
-        this.options.logger.warn(
-          { source: this.name, transport: 'redis', attempt, retryInMs: delayMs, error: this.state.lastError },
-          'Redis connection attempt failed; retrying',
-        );
+        const fields = { source: this.name, transport: 'redis', attempt, retryInMs: delayMs, error: this.state.lastError };
+        // ioredis asks after every close: the first time after a working connection is no failed attempt (its loss is logged already).
+        if (attempt === 1 && this.everSubscribed) this.options.logger.info(fields, 'reconnecting to Redis');
+        else this.options.logger.warn(fields, 'Redis connection attempt failed; retrying');
         return delayMs;
       },
     });
