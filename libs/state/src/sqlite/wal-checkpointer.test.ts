@@ -58,7 +58,10 @@ describe('background WAL checkpoints (SQLite)', () => {
       sqlite.transaction(() => { for (let k = 0; k < 1024; k++) insert.run('y'.repeat(1024)); })();
       peak = Math.max(peak, statSync(`${file}-wal`).size);
     }
-    expect(peak).toBeLessThan((BACKSTOP_PAGES * 4096 + 8 * 1024 * 1024) * 1.1);
+    // Unbounded, the WAL would reach 160 MiB. Past the backstop it overshoots by the commits made
+    // while the worker's own checkpoint holds the checkpoint lock (the writer's is skipped as busy):
+    // a few MiB on an idle machine, over 25 MiB once on a loaded one.
+    expect(peak).toBeLessThan(BACKSTOP_PAGES * 4096 + 40 * 1024 * 1024);
   });
 
   it('auto (the default) leaves checkpoints to SQLite', () => {
