@@ -163,6 +163,10 @@ function openPostgres(url: string, options: OpenDatabaseOptions): Database {
   pool.on('error', (error) => {
     report(`an idle connection to ${redactUrl(url)} failed and was dropped (the next query opens another): ${error.message}`);
   });
+  // A connection in use that fails (the server ended it) rejects its query, and the caller reports
+  // that; its 'error' event needs a listener all the same, or it would end the process (the pool
+  // listens only while the connection is idle).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: queryLogger(options) });
   return {
     db,

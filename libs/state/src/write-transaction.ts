@@ -13,10 +13,22 @@ const APPEND_LOCK_KEY = 7_346_100_001;
 
 export async function withWriteTransaction<T>(database: Database, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (database.dialect === 'postgres') {
-    return database.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
-      return work(trx);
-    });
+    // Kysely rolls back on failure; on a connection the server ended, the rollback fails too and
+    // its error would replace the one that tells what happened: keep the first.
+    let failure: { error: unknown } | null = null;
+    try {
+      return await database.db.transaction().execute(async (trx) => {
+        try {
+          await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
+          return await work(trx);
+        } catch (error) {
+          failure = { error };
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw failure === null ? error : (failure as { error: unknown }).error;
+    }
   }
   return database.db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn);

@@ -9,6 +9,7 @@ import * as pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { POSTGRES_URL } from '../../../../test/support/test-databases';
 import { waitFor } from '../../../../test/support/wait-for';
+import { heartbeat, T0 } from '../../../../test/support/event-factory';
 import { openDatabase } from '../database';
 import { EventStore } from '../event-store';
 import { withWriteTransaction } from '../write-transaction';
@@ -117,6 +118,30 @@ describe('Postgres set-up', () => {
       await writer;
     } finally {
       release();
+      await store.close();
+      await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
+    }
+  });
+
+  it('a connection the server ends inside a write transaction fails that transaction with its own error, and the next append succeeds', async () => {
+    const schema = uniqueName('t_killed');
+    const store = await EventStore.open(`${POSTGRES_URL}?schema=${schema}`);
+    try {
+      let inside: (pid: number) => void = () => undefined;
+      const pidInside = new Promise<number>((resolve) => (inside = resolve));
+      const failing = withWriteTransaction(store.database, async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        inside(rows[0]!.pid);
+        await sql`select pg_sleep(10)`.execute(trx);
+      });
+      failing.catch(() => undefined);
+      const pid = await pidInside;
+      await admin((c) => c.query('select pg_terminate_backend($1)', [pid])); // as an administrator (or a failover) does
+      // The server's own reason (57P01), not the failed rollback's "Connection terminated unexpectedly".
+      await expect(failing).rejects.toMatchObject({ code: '57P01', message: 'terminating connection due to administrator command' });
+      const receipt = await store.append({ events: [heartbeat('celery@after-kill', T0, 1)], rejected: [] });
+      expect(receipt.stored).toHaveLength(1);
+    } finally {
       await store.close();
       await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
     }
