@@ -35,6 +35,11 @@ export interface EventStoreOptions extends OpenDatabaseOptions {
   migrate?: boolean;
 }
 
+/** The tables an append writes (the write probe touches each). */
+const APPEND_TABLES = ['events', 'rejected_messages', 'tasks', 'workers', 'source_checkpoints', 'projection_checkpoints'] as const;
+/** How long the write probe waits for a table lock on Postgres. */
+const PROBE_LOCK_TIMEOUT_MS = 1_000;
+
 export class EventStore implements EventWriter {
   private readonly log: EventLogRepository;
   private readonly tasks: TaskRepository;
@@ -156,17 +161,25 @@ export class EventStore implements EventWriter {
   }
 
   /**
-   * Runs a statement that writes (matching no row) and commits: fails where an append would, a
+   * Runs statements that write (matching no row) and commits: fails where an append would, a
    * read-only database or transaction included (a `select` would not). On SQLite it takes the
    * write lock as an append does; on Postgres it does not wait for the append lock, so probes
-   * never queue behind a long commit or a rebuild holding a pool connection each.
+   * never queue behind a long commit or a rebuild holding a pool connection each, but it does
+   * take each table's lock as an append would.
    */
   async probeWritable(): Promise<void> {
-    const write = async (trx: Kysely<DB>): Promise<void> => {
+    if (this.database.dialect === 'postgres') {
+      // Every table an append writes, each locked as an append locks it: a session holding one of
+      // them (LOCK TABLE, a migration) fails the probe within PROBE_LOCK_TIMEOUT_MS, naming the lock.
+      await this.database.db.transaction().execute(async (trx) => {
+        await sql.raw(`set local lock_timeout = ${PROBE_LOCK_TIMEOUT_MS}`).execute(trx);
+        for (const table of APPEND_TABLES) await sql`delete from ${sql.table(table)} where 1 = 0`.execute(trx);
+      });
+      return;
+    }
+    await withWriteTransaction(this.database, async (trx) => {
       await sql`delete from projection_checkpoints where 1 = 0`.execute(trx);
-    };
-    if (this.database.dialect === 'postgres') await this.database.db.transaction().execute(write);
-    else await withWriteTransaction(this.database, write);
+    });
   }
 
   async sizeBytes(): Promise<number> {

@@ -11,6 +11,13 @@ import type { DB } from './schema';
 /** Arbitrary constant naming the event-log append lock in pg_advisory_xact_lock. */
 const APPEND_LOCK_KEY = 7_346_100_001;
 
+/**
+ * Postgres: how long a write transaction waits for any lock (the append lock included) before it
+ * fails with 55P03 and is retried, as SQLite's busy_timeout: a session that holds a table lock, or
+ * a rebuild, shows in the logs and in /readyz instead of stalling ingestion without a word.
+ */
+export const POSTGRES_LOCK_TIMEOUT_MS = 10_000;
+
 export async function withWriteTransaction<T>(database: Database, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (database.dialect === 'postgres') {
     // Kysely rolls back on failure; on a connection the server ended, the rollback fails too and
@@ -19,6 +26,7 @@ export async function withWriteTransaction<T>(database: Database, work: (trx: Ky
     try {
       return await database.db.transaction().execute(async (trx) => {
         try {
+          await sql.raw(`set local lock_timeout = ${POSTGRES_LOCK_TIMEOUT_MS}`).execute(trx);
           await sql`select pg_advisory_xact_lock(${APPEND_LOCK_KEY})`.execute(trx);
           return await work(trx);
         } catch (error) {

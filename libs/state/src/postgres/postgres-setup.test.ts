@@ -12,7 +12,7 @@ import { waitFor } from '../../../../test/support/wait-for';
 import { heartbeat, T0 } from '../../../../test/support/event-factory';
 import { openDatabase } from '../database';
 import { EventStore } from '../event-store';
-import { withWriteTransaction } from '../write-transaction';
+import { POSTGRES_LOCK_TIMEOUT_MS, withWriteTransaction } from '../write-transaction';
 import { migrateToLatest } from '../migrate';
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
@@ -146,6 +146,31 @@ describe('Postgres set-up', () => {
       await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
     }
   });
+
+  it('a table lock held by another session: the probe fails within a second naming it, an append after POSTGRES_LOCK_TIMEOUT_MS (55P03)', async () => {
+    const schema = uniqueName('t_locked');
+    const store = await EventStore.open(`${POSTGRES_URL}?schema=${schema}`);
+    const holder = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`lock table ${schema}.events in access exclusive mode`); // as a migration or a tool would
+      let started = Date.now();
+      await expect(store.probeWritable()).rejects.toMatchObject({ code: '55P03', message: 'canceling statement due to lock timeout' });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      started = Date.now();
+      await expect(store.append({ events: [heartbeat('celery@locked-out', T0, 1)], rejected: [] })).rejects.toMatchObject({ code: '55P03' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(POSTGRES_LOCK_TIMEOUT_MS - 100);
+      await holder.query('rollback');
+      await store.probeWritable();
+      expect((await store.append({ events: [heartbeat('celery@locked-out', T0, 1)], rejected: [] })).stored).toHaveLength(1);
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+      await store.close();
+      await admin((c) => c.query(`drop schema if exists ${schema} cascade`));
+    }
+  }, 30_000);
 
   it('an idle pooled connection ended by the server is reported and replaced, not fatal', async () => {
     const schema = uniqueName('t_idle');
