@@ -21,6 +21,11 @@ const BACKLOG_POLL_MS = 5_000;
 /** /readyz reads the broker backlogs again when they are older than this. */
 const BACKLOG_FRESH_MS = 1_000;
 const WRITE_PROBE_TIMEOUT_MS = 2_000;
+/**
+ * Retries of a failed commit: a retry costs one transaction, and once the cause is gone (disk
+ * space freed, the database back) the backlog should move within seconds, not half a minute.
+ */
+const COMMIT_RETRY_BACKOFF = { initialMs: DEFAULT_BACKOFF.initialMs, maxMs: 5_000 };
 /** Longest wait for the database size when rendering /metrics (Prometheus scrapes time out at 10 s). */
 const SIZE_READ_TIMEOUT_MS = 1_000;
 
@@ -49,7 +54,7 @@ export class Collector {
         for (const source of this.sources) source.throttle(reading);
       },
       deliveryWindows: new Map(this.sources.flatMap((s) => (s.deliveryWindow === null ? [] : [[s.name, s.deliveryWindow] as const]))),
-      retryBackoff: DEFAULT_BACKOFF,
+      retryBackoff: COMMIT_RETRY_BACKOFF,
     });
     this.liveness = new LivenessPolicy(
       store,
