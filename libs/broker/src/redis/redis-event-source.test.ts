@@ -246,6 +246,31 @@ describe('RedisEventSource on Redis', () => {
     expect(gap.from!).toBeLessThanOrEqual(pausedAt + 0.05);
   });
 
+  it('a PING answer read after reading paused again verifies nothing: the gap starts at that second pause', async () => {
+    const proxy = await holdingProxy(6379);
+    try {
+      const s = newSource({ url: `redis://127.0.0.1:${proxy.port}/7`, pingIntervalMs: 50, wakeWorkers: false });
+      await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+      s.source.throttle('pause');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.hold(); // what Redis sends next waits in the proxy: the answer to the next PING among it
+      s.source.throttle('resume');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a PING went out; its answer is held
+      s.source.throttle('pause');
+      const secondPauseAt = Date.now() / 1000;
+      proxy.release(); // the answer reaches the socket, unread
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1); // Redis drops the paused subscriber
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      s.source.throttle('resume'); // reads the PING answer, then sees the close
+      const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after resume' });
+      if (gap.kind !== 'gap') throw new Error('not a gap');
+      expect(gap.from!).toBeLessThanOrEqual(secondPauseAt + 0.05);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('a pause that a PING answered afterwards: a later loss starts its gap at the last read, not at that pause', async () => {
     const s = newSource({ pingIntervalMs: 100 });
     await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
@@ -263,6 +288,40 @@ describe('RedisEventSource on Redis', () => {
     expect(gap.from!).toBeGreaterThan(pausedAt + 0.6);
   });
 });
+
+/** A TCP proxy to Redis that can hold what Redis sends (hold()) and pass it on later (release()). */
+async function holdingProxy(targetPort: number): Promise<{ port: number; hold: () => void; release: () => void; close: () => void }> {
+  const pairs: Array<{ client: net.Socket; upstream: net.Socket }> = [];
+  let holding = false;
+  const held: Array<{ client: net.Socket; data: Buffer }> = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    pairs.push({ client, upstream });
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => (holding ? held.push({ client, data: d }) : client.write(d)));
+    for (const sock of [client, upstream]) sock.on('error', () => undefined);
+    // Redis closing the connection closes ours once what was held is passed on.
+    upstream.on('close', () => (holding ? undefined : client.end()));
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    hold: () => void (holding = true),
+    release: () => {
+      holding = false;
+      for (const { client, data } of held.splice(0)) client.write(data);
+      for (const p of pairs) if (p.upstream.destroyed) p.client.end();
+    },
+    close: () => {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      server.close();
+    },
+  };
+}
 
 /** A TCP proxy to Redis whose silence() stops forwarding on the connections open then (a dead network path), without closing them. */
 async function blackHoleProxy(targetPort: number): Promise<{ port: number; silence: () => void; close: () => void }> {

@@ -59,6 +59,8 @@ export class RedisEventSource implements EventSource {
    * still read on resume, so the last read proves nothing, and a gap starts here at the latest.
    */
   private unverifiedSince: number | null = null;
+  /** Counts pauses in reading: a PING answer verifies the connection only if none began after it was sent. */
+  private pauses = 0;
   /** Counts `ready`s: a subscription that completes after a newer one began is not reported. */
   private readyGeneration = 0;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -120,12 +122,12 @@ export class RedisEventSource implements EventSource {
     if (this.pinging || !this.state.connected || this.throttled || this.paused || this.stopping || subscriber.status !== 'ready') return;
     this.pinging = true;
     const timeoutMs = this.options.pingTimeoutMs ?? 5000;
-    const sentAt = nowSeconds();
+    const pausesAtSend = this.pauses;
     try {
       if ((await waitAtMost(subscriber.ping(), timeoutMs)).settled) {
         this.lastHeardAt = nowSeconds();
-        // Answered on a connection that was read after the pause: it outlived the pause.
-        if (this.unverifiedSince !== null && sentAt > this.unverifiedSince && this.subscriber === subscriber) this.unverifiedSince = null;
+        // Sent while reading, answered with no pause since: the connection outlived every pause before.
+        if (this.pauses === pausesAtSend && this.subscriber === subscriber) this.unverifiedSince = null;
         return;
       }
       if (this.subscriber !== subscriber || this.stopping || this.throttled) return;
@@ -153,7 +155,10 @@ export class RedisEventSource implements EventSource {
 
   /** Stops or resumes reading the subscriber's socket (Redis keeps what arrives meanwhile, up to its limit). */
   throttle(reading: 'pause' | 'resume'): void {
-    if (reading === 'pause' && !this.throttled && this.state.connected) this.unverifiedSince ??= nowSeconds();
+    if (reading === 'pause' && !this.throttled && this.state.connected) {
+      this.pauses += 1;
+      this.unverifiedSince ??= nowSeconds();
+    }
     this.throttled = reading === 'pause';
     const stream = this.subscriber?.stream;
     if (!stream) return;
