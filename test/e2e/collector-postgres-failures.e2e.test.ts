@@ -137,7 +137,7 @@ describe('collector on Postgres when the database misbehaves', () => {
         },
         { timeoutMs: 30_000, description: '/readyz naming the lock' },
       );
-      expect(databaseCheck(body).detail).toMatch(/canceling statement due to lock timeout/);
+      expect(databaseCheck(body).detail).toMatch(/canceling statement due to lock timeout \(another process holds a lock the collector needs/);
       await collector.waitForLog('holds a lock the collector needs', 30_000);
       await holder.query('rollback');
       await waitFor(async () => ((await collector.readiness()).status === 200 ? true : undefined), { timeoutMs: 30_000, description: '/readyz 200 once released' });

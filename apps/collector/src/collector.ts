@@ -9,6 +9,7 @@ import { EventStore, ThreadedEventWriter, redactUrl, type EventWriter } from '..
 import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config';
 import { ClockDriftMonitor } from './clock-drift';
+import { commitFailureHint } from './commit-failure';
 import { gapEvent } from './derived-events';
 import { createEventSources } from './event-sources';
 import { CollectorHttpServer, type ReadinessCheck } from './http-server';
@@ -184,6 +185,9 @@ export class Collector {
     return false;
   }
 
+  /** The database size read in progress (for /metrics), if any. */
+  private sizeRead: Promise<number> | null = null;
+
   /** When the broker backlogs were last read (ms). */
   private backlogsReadAt = 0;
 
@@ -218,7 +222,7 @@ export class Collector {
     }
     const probe = await withTimeout(this.store.probeWritable(), WRITE_PROBE_TIMEOUT_MS)
       .then(() => null)
-      .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+      .catch((error: unknown) => `${error instanceof Error ? error.message : String(error)} (${commitFailureHint(error)})`);
     // A batch whose commit keeps failing (a value the database refuses, say) is not ready either.
     const commitError = this.pipeline.lastCommit.error;
     checks.push({
@@ -255,8 +259,10 @@ export class Collector {
       this.metrics.consumerLagSeconds.set({ source: s.name }, ages.get(s.name) ?? 0);
       this.metrics.sourceConnected.set({ source: s.name, transport: s.transport }, s.status().connected ? 1 : 0);
     }
-    // A database that answers slowly (a long commit ahead, a lock) leaves the last size in place.
-    const size = await withTimeout(this.store.sizeBytes(), SIZE_READ_TIMEOUT_MS).catch(() => null);
+    // A database that answers slowly (a long commit ahead, a lock) leaves the last size in place;
+    // one read at a time, so scrapes during an outage do not pile up requests.
+    this.sizeRead ??= this.store.sizeBytes().finally(() => (this.sizeRead = null));
+    const size = await withTimeout(this.sizeRead, SIZE_READ_TIMEOUT_MS).catch(() => null);
     if (size !== null) this.metrics.databaseSizeBytes.set(size);
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }

@@ -49,8 +49,8 @@ export class LivenessPolicy {
   }
 
   /**
-   * Judges nobody from the call on (a check waiting for its commit included) and resolves when
-   * the check in progress, if any, has ended.
+   * Judges nobody from the call on (a check waiting for its commit or its reads included; a verdict
+   * already being appended is kept) and resolves when the check in progress, if any, has ended.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -87,7 +87,7 @@ export class LivenessPolicy {
       // Stopped meanwhile (a shutdown pauses the sources): silence from now on proves nothing.
       if (this.stopped) return [];
       const judged = this.judgeable(await this.store.expiredWorkers(now), now);
-      if (judged.length === 0) return [];
+      if (judged.length === 0 || this.stopped) return [];
       const events = judged.map((w) => heartbeatTimeoutEvent(w, this.options.expiryFactor, this.options.defaultFreq, now));
       await this.view.appendDerived(events);
       this.metrics.workersDeclaredOffline.inc(judged.length);

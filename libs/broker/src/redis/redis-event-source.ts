@@ -245,8 +245,9 @@ export class RedisEventSource implements EventSource {
           else {
             this.options.logger.warn(
               fields,
-              'no worker listens on this Redis for broadcasts: none runs yet, or their db, global_keyprefix or fanout options differ from this source\'s ' +
-                '(the URL\'s db, CM_REDIS_GLOBAL_KEYPREFIX, CM_REDIS_FANOUT_PREFIX, CM_REDIS_FANOUT_PATTERNS), and their events would not be seen either',
+              'no worker listens on this Redis for broadcasts: none runs yet, they run with remote control disabled, or their db, global_keyprefix ' +
+                'or fanout options differ from this source\'s (the URL\'s db, CM_REDIS_GLOBAL_KEYPREFIX, CM_REDIS_FANOUT_PREFIX, ' +
+                'CM_REDIS_FANOUT_PATTERNS), and then their events are not seen either',
             );
           }
         },
