@@ -79,46 +79,57 @@ describe('collector on Postgres when the database misbehaves', () => {
 
   const storedCounts = (schema: string, hostPrefix: string) =>
     admin(async (c) => {
-      const { rows } = await c.query(`select count(*)::int as n, count(distinct dedup_key)::int as k from ${schema}.events where hostname like $1`, [`${hostPrefix}%`]);
+      const { rows } = await c.query(`select count(*)::int as n, count(distinct dedup_key)::int as k from ${schema}.events where source = 'rabbitmq' and hostname like $1`, [`${hostPrefix}%`]);
       return rows[0] as { n: number; k: number };
     });
 
   it('keeps running while its connections are ended mid-stream, and stores every event exactly once', async () => {
     const { schema, queue, app, collector } = await setUp('killed');
-    const events = 20_000;
-    const workload = generateWorkload({ totalEvents: events, seed: 11, hostPrefix: `celery@pg-killed-${run}-w`, clientHostname: `gen1@pg-killed-${run}`, endTimestamp: Date.now() / 1000 - 1 });
-    const published = publish(queue, `cm-e2e-pg-killed-${run}`, workload);
-    // Five times: end the connection of a commit in flight (inside its transaction), then let it retry.
+    const prefix = `pg-killed-${run}`;
+    // Rounds of 2,000 events keep commits coming until five of them were ended in flight.
+    let published = 0;
+    let stop = false;
+    const publisher = (async () => {
+      for (let round = 0; !stop && round < 100; round++) {
+        const workload = generateWorkload({ totalEvents: 2_000, seed: 100 + round, hostPrefix: `celery@${prefix}-r${round}-w`, clientHostname: `gen1@${prefix}-r${round}`, endTimestamp: Date.now() / 1000 - 1 });
+        await publish(queue, `cm-e2e-${prefix}`, workload);
+        published += workload.events;
+      }
+    })();
+    // End the connection of a commit in flight (inside its transaction), then let it retry.
     const killed: string[] = [];
     const deadline = Date.now() + 60_000;
-    while (killed.length < 5) {
-      const ended = await admin(async (c) => {
-        const { rows } = await c.query(
-          "select state, pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1 and state in ('active', 'idle in transaction') and xact_start is not null",
-          [app],
-        );
-        return (rows as { state: string; ended: boolean }[]).filter((r) => r.ended).map((r) => r.state);
-      });
-      killed.push(...ended);
-      if (Date.now() > deadline) throw new Error(`found only ${killed.length} commits in flight to end`);
-      await new Promise((resolve) => setTimeout(resolve, ended.length > 0 ? 300 : 5));
+    try {
+      while (killed.length < 5) {
+        const ended = await admin(async (c) => {
+          const { rows } = await c.query(
+            "select state, pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = $1 and state in ('active', 'idle in transaction') and xact_start is not null",
+            [app],
+          );
+          return (rows as { state: string; ended: boolean }[]).filter((r) => r.ended).map((r) => r.state);
+        });
+        killed.push(...ended);
+        if (Date.now() > deadline) throw new Error(`found only ${killed.length} commits in flight to end`);
+        await new Promise((resolve) => setTimeout(resolve, ended.length > 0 ? 300 : 5));
+      }
+    } finally {
+      stop = true;
+      await publisher;
     }
-    await published;
     await waitFor(async () => {
       const counts = await rabbitQueueCounts(queue);
       return counts && counts.ready === 0 && counts.unacknowledged === 0 ? true : undefined;
     }, { timeoutMs: 60_000, description: 'the queue drained after the kills' });
     expect(collector.isRunning(), collector.output().slice(-3000)).toBe(true);
-    await waitFor(async () => ((await storedCounts(schema, `celery@pg-killed-${run}`)).n + (await storedCounts(schema, `gen1@pg-killed-${run}`)).n === events ? true : undefined), {
-      timeoutMs: 60_000,
-      description: 'every event stored',
-    });
-    const workers = await storedCounts(schema, `celery@pg-killed-${run}`);
-    const client = await storedCounts(schema, `gen1@pg-killed-${run}`);
-    expect(workers.n + client.n).toBe(events);
-    expect(workers.k + client.k).toBe(events);
+    const stored = async () => {
+      const workers = await storedCounts(schema, `celery@${prefix}`);
+      const clients = await storedCounts(schema, `gen1@${prefix}`);
+      return { n: workers.n + clients.n, k: workers.k + clients.k };
+    };
+    await waitFor(async () => ((await stored()).n === published ? true : undefined), { timeoutMs: 60_000, description: 'every event stored' });
+    expect(await stored()).toEqual({ n: published, k: published });
     await collector.stop();
-  }, 120_000);
+  }, 150_000);
 
   it('names a lock held on the event log in /readyz and the log, and stores everything once it is released', async () => {
     const { schema, queue, collector } = await setUp('locked');
