@@ -404,6 +404,11 @@ describe('decodeEventBody: nesting and custom event types', () => {
     expect(r!.detail).toBe('element 1 of 2: field "x" nests arrays or objects deeper than 64 levels (raw: the whole message, as this element cannot be written back as JSON)');
     expect(r!.rawSize).toBe(Buffer.byteLength(text));
     expect(r!.raw.subarray(0, 40).toString()).toBe(text.slice(0, 40));
+    // Several such elements in one message: the first keeps the whole message, the others point to it.
+    const many = `[${hb(deep(100_000, '1'))}, ${hb(deep(100_000, '2'))}, ${hb(deep(100_000, '3'))}]`;
+    const rejectedMany = decode(many, {}, { ...OPTS, maxBodyBytes: 2_000_000 }).rejected;
+    expect(rejectedMany.map((x) => x.raw.length)).toEqual([Math.min(Buffer.byteLength(many), OPTS.maxRawBytes), 0, 0]);
+    expect(rejectedMany[1]!.detail).toMatch(/\(raw: see the first element of this message rejected that way\)$/);
     // An element that can be written back keeps its own JSON, as before.
     const shallow = decode(`[${JSON.stringify(EVENTS['task-started'])}, ${hb(deep(65, '1'))}]`);
     expect(shallow.rejected[0]!.raw.toString()).toBe(JSON.stringify(JSON.parse(hb(deep(65, '1')))));

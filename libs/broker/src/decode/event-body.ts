@@ -98,12 +98,14 @@ function decodeChecked(body: Buffer, meta: EventBodyMeta, opts: DecodeOptions): 
 function decodeBatch(items: unknown[], body: Buffer, ctx: RejectionContext, opts: DecodeOptions, revive: boolean, marked: boolean): DecodeResult {
   const events: CeleryEvent[] = [];
   const rejected: RejectedMessage[] = [];
+  // The whole message stands in for an element too deep to write back: kept once per message.
+  const whole = { body, kept: false };
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const nonFinite = marked ? findNonFinite(item) : null;
     if (nonFinite !== null) {
       const [reason, detail] = nonFiniteRejection(nonFinite);
-      rejected.push(rejectElement(reason, `element ${i} of ${items.length}: ${detail}`, ctx, unmarkedJson(item), body, opts));
+      rejected.push(rejectElement(reason, `element ${i} of ${items.length}: ${detail}`, ctx, unmarkedJson(item), whole, opts));
       continue;
     }
     const result: EventValidation = validateParsedEvent(item, opts, revive);
@@ -111,19 +113,29 @@ function decodeBatch(items: unknown[], body: Buffer, ctx: RejectionContext, opts
       events.push(result.event);
     } else {
       const detail = `element ${i} of ${items.length}: ${result.detail}`;
-      rejected.push(rejectElement(result.reason, detail, ctx, safeJson(item) ?? '', body, opts));
+      rejected.push(rejectElement(result.reason, detail, ctx, safeJson(item) ?? '', whole, opts));
     }
   }
   return { events, rejected };
 }
 
 /**
- * A rejected element of a task.multi array, its JSON as raw bytes; an element too deep to be
- * written back as JSON (`text` empty) keeps the whole message's bytes instead.
+ * A rejected element of a task.multi array, its JSON as raw bytes. The first element of a message
+ * too deep to be written back as JSON (`text` empty) keeps the whole message's bytes instead; later
+ * ones point to it (one message must not store its bytes a hundred times).
  */
-function rejectElement(reason: RejectionReason, detail: string, ctx: RejectionContext, text: string, body: Buffer, opts: DecodeOptions): RejectedMessage {
+function rejectElement(
+  reason: RejectionReason,
+  detail: string,
+  ctx: RejectionContext,
+  text: string,
+  whole: { body: Buffer; kept: boolean },
+  opts: DecodeOptions,
+): RejectedMessage {
   if (text !== '') return rejectText(reason, detail, ctx, text, opts.maxRawBytes);
-  return rejectBytes(reason, `${detail} (raw: the whole message, as this element cannot be written back as JSON)`, ctx, body, opts.maxRawBytes);
+  if (whole.kept) return rejectText(reason, `${detail} (raw: see the first element of this message rejected that way)`, ctx, '', opts.maxRawBytes);
+  whole.kept = true;
+  return rejectBytes(reason, `${detail} (raw: the whole message, as this element cannot be written back as JSON)`, ctx, whole.body, opts.maxRawBytes);
 }
 
 function parseOrUndefined(text: string): unknown {
