@@ -291,17 +291,34 @@ ${n0(TARGETS.noLossAtRedisRate)} events/s on Redis.
 
 /** Replaces the section of the same date, or appends a new one. */
 export function writeBenchmarksMd(path: string, section: string): void {
-  let text = existsSync(path) ? readFileSync(path, 'utf8') : HEADER;
-  if (!text.endsWith('\n')) text += '\n';
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : HEADER;
+  writeFileSync(path, placeSection(text, section));
+}
+
+/**
+ * The document with `section` in it: in place of the section with the same heading, else before
+ * the newest section of its kind (`## Ingest benchmark — …`: newest first), else at the end.
+ */
+export function placeSection(document: string, section: string): string {
+  const text = document.endsWith('\n') ? document : `${document}\n`;
   const heading = section.split('\n')[0]!;
-  const start = text.indexOf(`${heading}\n`);
+  const body = `${section.trimEnd()}\n`;
+  const start = lineStarting(text, `${heading}\n`);
   if (start !== -1) {
     const next = text.indexOf('\n## ', start + heading.length);
-    text = text.slice(0, start) + section.trimEnd() + '\n' + (next === -1 ? '' : text.slice(next));
-  } else {
-    text = `${text.trimEnd()}\n\n${section.trimEnd()}\n`;
+    return text.slice(0, start) + body + (next === -1 ? '' : text.slice(next));
   }
-  writeFileSync(path, text);
+  const kind = heading.split(' — ')[0]!;
+  const newest = kind === heading ? -1 : lineStarting(text, `${kind} — `);
+  if (newest !== -1) return `${text.slice(0, newest)}${body}\n${text.slice(newest)}`;
+  return `${text.trimEnd()}\n\n${body}`;
+}
+
+/** Index of the first line of `text` that starts with `prefix`, or -1. */
+function lineStarting(text: string, prefix: string): number {
+  if (text.startsWith(prefix)) return 0;
+  const i = text.indexOf(`\n${prefix}`);
+  return i === -1 ? -1 : i + 1;
 }
 
 export function consoleTable(r: BenchResults): string {
