@@ -5,7 +5,6 @@
  * the queue; once the disk is larger it stores every event exactly once, projected, and is ready
  * again — without a restart.
  */
-import * as amqp from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { generateWorkload } from '../bench/workload';
 import { rabbitQueueCounts } from '../support/broker-admin';
 import { uniqueQueueName } from '../support/celery-worker';
 import { startCollector, type CollectorProcess, type ReadinessBody } from '../support/collector-process';
+import { publishWorkload } from '../support/publish-workload';
 import { deleteTestQueue } from '../support/raw-events';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../support/tmpfs';
 import { waitFor } from '../support/wait-for';
@@ -48,19 +48,7 @@ describe.skipIf(!canMountTmpfs())('collector on a full disk (RabbitMQ + SQLite o
     // Celery-shaped traffic (task.multi arrays, heartbeats) through a private exchange bound to
     // the collector's queue: more than the disk holds.
     const workload = generateWorkload({ totalEvents: EVENTS, hostPrefix: `celery@disk-full-${run}-w`, clientHostname: `gen1@disk-full-${run}`, endTimestamp: Date.now() / 1000 - 1 });
-    const connection = await amqp.connect(AMQP_URL);
-    try {
-      const channel = await connection.createConfirmChannel();
-      await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
-      await channel.bindQueue(queue, exchange, '#');
-      for (const m of workload.messages) {
-        channel.publish(exchange, m.routingKey, m.body, { contentType: 'application/json', contentEncoding: 'utf-8', headers: { hostname: m.hostname }, deliveryMode: 1 });
-      }
-      await channel.waitForConfirms();
-      await channel.close();
-    } finally {
-      await connection.close();
-    }
+    await publishWorkload(AMQP_URL, queue, exchange, workload);
 
     const full = await waitFor(
       async () => {

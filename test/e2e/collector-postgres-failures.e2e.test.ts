@@ -6,35 +6,19 @@
  * - another session holds a lock on the event log: /readyz and the log name the lock within
  *   seconds, and everything is stored once it is released.
  */
-import * as amqp from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import * as pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateWorkload, type Workload } from '../bench/workload';
+import { generateWorkload } from '../bench/workload';
 import { rabbitQueueCounts } from '../support/broker-admin';
 import { uniqueQueueName } from '../support/celery-worker';
 import { startCollector, type CollectorProcess, type ReadinessBody } from '../support/collector-process';
+import { publishWorkload } from '../support/publish-workload';
 import { deleteTestQueue } from '../support/raw-events';
 import { createTestDatabase, POSTGRES_URL, type TestDatabase } from '../support/test-databases';
 import { waitFor } from '../support/wait-for';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
-
-async function publish(queue: string, exchange: string, workload: Workload): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
-    await channel.bindQueue(queue, exchange, '#');
-    for (const m of workload.messages) {
-      channel.publish(exchange, m.routingKey, m.body, { contentType: 'application/json', contentEncoding: 'utf-8', headers: { hostname: m.hostname }, deliveryMode: 1 });
-    }
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -92,7 +76,7 @@ describe('collector on Postgres when the database misbehaves', () => {
     const publisher = (async () => {
       for (let round = 0; !stop && round < 100; round++) {
         const workload = generateWorkload({ totalEvents: 2_000, seed: 100 + round, hostPrefix: `celery@${prefix}-r${round}-w`, clientHostname: `gen1@${prefix}-r${round}`, endTimestamp: Date.now() / 1000 - 1 });
-        await publish(queue, `cm-e2e-${prefix}`, workload);
+        await publishWorkload(AMQP_URL, queue, `cm-e2e-${prefix}`, workload);
         published += workload.events;
       }
     })();
@@ -140,7 +124,7 @@ describe('collector on Postgres when the database misbehaves', () => {
       await holder.query(`lock table ${schema}.events in access exclusive mode`);
       const events = 500;
       const workload = generateWorkload({ totalEvents: events, seed: 12, hostPrefix: `celery@pg-locked-${run}-w`, clientHostname: `gen1@pg-locked-${run}`, endTimestamp: Date.now() / 1000 - 1 });
-      await publish(queue, `cm-e2e-pg-locked-${run}`, workload);
+      await publishWorkload(AMQP_URL, queue, `cm-e2e-pg-locked-${run}`, workload);
       const body = await waitFor(
         async () => {
           const { status, body } = await collector.readiness();
