@@ -231,6 +231,30 @@ describe('RedisEventSource on Redis', () => {
     expect(gap.from!).toBeLessThanOrEqual(last.receivedAt + 0.3); // not the moment reading resumed (0.6 s later)
   });
 
+  it('a subscriber Redis drops while reading is throttled shows as disconnected at once, without losing what waits in its socket', async () => {
+    const s = newSource({ pingIntervalMs: 100 });
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    const host = `celery@dropped-${randomBytes(3).toString('hex')}`;
+    s.source.throttle('pause');
+    const pausedAt = Date.now() / 1000;
+    for (let clock = 1; clock <= 3; clock++) {
+      await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T + clock, clock }, 'worker.heartbeat');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1); // as Redis does past its output-buffer limit
+    // Still throttled: the close itself is not seen, but Redis no longer lists the subscriber.
+    await waitFor(() => (s.source.status().connected ? undefined : true), { timeoutMs: 5_000, description: 'shown as disconnected while throttled' });
+    expect(s.source.status().lastError).toMatch(/Redis closed the subscription while the collector was not reading/);
+    expect(s.deliveries.filter((d) => d.result.events[0]?.hostname === host)).toHaveLength(0);
+    s.source.throttle('resume');
+    const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'gap after resume' });
+    if (gap.kind !== 'gap') throw new Error('not a gap');
+    expect(gap.from!).toBeLessThanOrEqual(pausedAt + 0.05);
+    // What waited in the socket was still read, and the loss was reported once.
+    expect(s.deliveries.filter((d) => d.result.events[0]?.hostname === host).map((d) => d.result.events[0]!.clock)).toEqual([1, 2, 3]);
+    expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
+  });
+
   it('a PING answer read after reading paused again verifies nothing: the gap starts at that second pause', async () => {
     const proxy = await holdingProxy(6379);
     try {

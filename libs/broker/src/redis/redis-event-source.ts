@@ -61,6 +61,8 @@ export class RedisEventSource implements EventSource {
   private unverifiedSince: number | null = null;
   /** Counts pauses in reading: a PING answer verifies the connection only if none began after it was sent. */
   private pauses = 0;
+  /** The subscriber connection's CLIENT ID (null where Redis does not tell it). */
+  private subscriberId: { subscriber: Redis; id: number } | null = null;
   /** Counts `ready`s: a subscription that completes after a newer one began is not reported. */
   private readyGeneration = 0;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -117,9 +119,14 @@ export class RedisEventSource implements EventSource {
     this.pingTimer.unref();
   }
 
-  /** PINGs a subscribed connection; no answer in time means it is dead: reconnect (a gap follows). */
+  /**
+   * PINGs a subscribed connection; no answer in time means it is dead: reconnect (a gap follows).
+   * While reading is throttled, asks Redis on the control connection whether the subscriber is
+   * still there instead.
+   */
   private async checkAlive(subscriber: Redis): Promise<void> {
-    if (this.pinging || !this.state.connected || this.throttled || this.paused || this.stopping || subscriber.status !== 'ready') return;
+    if (this.pinging || !this.state.connected || this.paused || this.stopping || subscriber.status !== 'ready') return;
+    if (this.throttled) return this.checkListed(subscriber);
     this.pinging = true;
     const timeoutMs = this.options.pingTimeoutMs ?? 5000;
     const pausesAtSend = this.pauses;
@@ -136,6 +143,29 @@ export class RedisEventSource implements EventSource {
       subscriber.disconnect(true);
     } catch (error) {
       this.state.lastError = errorMessage(error); // a close on its way: handled by onClose
+    } finally {
+      this.pinging = false;
+    }
+  }
+
+  /**
+   * Redis drops a subscriber that reads too slowly (client-output-buffer-limit pubsub), and a
+   * throttled socket only sees the close once reading resumes: the source would say "connected"
+   * meanwhile. The control connection asks CLIENT LIST ID (Redis ≥ 6.2); where Redis cannot say,
+   * the close is seen on resume as before. Nothing is disconnected here: what is already in the
+   * socket is still read.
+   */
+  private async checkListed(subscriber: Redis): Promise<void> {
+    const known = this.subscriberId;
+    if (known === null || known.subscriber !== subscriber) return;
+    this.pinging = true;
+    try {
+      const answer = await waitAtMost(this.controlClient().client('LIST', 'ID', String(known.id)) as Promise<string>, this.options.pingTimeoutMs ?? 5000);
+      if (!answer.settled || answer.value.trim() !== '') return;
+      if (this.subscriber !== subscriber || !this.throttled || this.stopping) return;
+      this.connectionLost('Redis closed the subscription while the collector was not reading (its client-output-buffer-limit pubsub, or a CLIENT KILL)');
+    } catch {
+      // CLIENT LIST ID unknown (Redis < 6.2) or not allowed: the close is seen when reading resumes
     } finally {
       this.pinging = false;
     }
@@ -191,6 +221,12 @@ export class RedisEventSource implements EventSource {
 
   /** Publishes the `heartbeat` broadcast on this Redis (celery.pidbox fanout); resolves to how many clients received it. */
   async wakeWorkers(): Promise<number> {
+    const { body, headers } = heartbeatBroadcast(nowSeconds());
+    return this.controlClient().publish(this.pidboxChannel, kombuEnvelope(body, PIDBOX_EXCHANGE, '', headers));
+  }
+
+  /** A second connection for commands (the subscriber can run none while subscribed). */
+  private controlClient(): Redis {
     if (!this.publisher) {
       this.publisher = new Redis(this.options.url, {
         maxRetriesPerRequest: 1,
@@ -199,8 +235,7 @@ export class RedisEventSource implements EventSource {
       });
       this.publisher.on('error', () => undefined);
     }
-    const { body, headers } = heartbeatBroadcast(nowSeconds());
-    return this.publisher.publish(this.pidboxChannel, kombuEnvelope(body, PIDBOX_EXCHANGE, '', headers));
+    return this.publisher;
   }
 
   /** The channel every worker of these kombu options listens on for broadcast commands. */
@@ -213,6 +248,9 @@ export class RedisEventSource implements EventSource {
     const generation = ++this.readyGeneration;
     const { mode, name } = this.subscription;
     try {
+      // Its id, to ask Redis later whether it is still there (see checkListed); not every Redis allows CLIENT.
+      const id = await (subscriber.client('ID') as Promise<number>).catch(() => null);
+      this.subscriberId = id === null ? null : { subscriber, id };
       await (mode === 'pattern' ? subscriber.psubscribe(name) : subscriber.subscribe(name));
     } catch (error) {
       if (generation !== this.readyGeneration) return; // that connection is gone; a newer one subscribes
@@ -258,18 +296,21 @@ export class RedisEventSource implements EventSource {
   }
 
   private onClose(): void {
-    if (this.state.connected) {
-      // Events published after the last thing we read may be lost: the gap starts there, not when
-      // the close is noticed (a throttled socket sees it only when reading resumes; a dead one
-      // when PING goes unanswered); and no later than a pause in reading that no PING answered since.
-      this.disconnectedAt = Math.min(nowSeconds(), this.lastHeardAt ?? Infinity, this.unverifiedSince ?? Infinity);
-      this.setConnected(false);
-      if (!this.stopping) {
-        const error = this.state.lastError ?? 'connection closed';
-        this.options.logger.warn({ source: this.name, transport: 'redis', error }, 'lost Redis connection; events published until we resubscribe are lost (a gap event will name the interval)');
-        this.handlers?.onStatus({ kind: 'disconnected', source: this.name, at: this.disconnectedAt, error });
-      }
-    }
+    this.connectionLost(this.state.lastError ?? 'connection closed');
+  }
+
+  /** The subscription is gone (seen closed, or no longer listed by Redis): once per connection. */
+  private connectionLost(error: string): void {
+    if (!this.state.connected) return;
+    // Events published after the last thing we read may be lost: the gap starts there, not when
+    // the close is noticed (a throttled socket sees it only when reading resumes; a dead one
+    // when PING goes unanswered); and no later than a pause in reading that no PING answered since.
+    this.disconnectedAt = Math.min(nowSeconds(), this.lastHeardAt ?? Infinity, this.unverifiedSince ?? Infinity);
+    this.setConnected(false);
+    this.state.lastError = error;
+    if (this.stopping) return;
+    this.options.logger.warn({ source: this.name, transport: 'redis', error }, 'lost Redis connection; events published until we resubscribe are lost (a gap event will name the interval)');
+    this.handlers?.onStatus({ kind: 'disconnected', source: this.name, at: this.disconnectedAt, error });
   }
 
   private onMessage(channel: Buffer, message: Buffer): void {
