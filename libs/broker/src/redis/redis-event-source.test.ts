@@ -255,6 +255,41 @@ describe('RedisEventSource on Redis', () => {
     expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
   });
 
+  it('a subscriber dropped while throttled on a dead network path (no close ever seen): PINGed on resume, reconnected, the gap from the pause', async () => {
+    const proxy = await blackHoleProxy(6379);
+    try {
+      const s = newSource({ url: `redis://127.0.0.1:${proxy.port}/7`, pingIntervalMs: 100, pingTimeoutMs: 300, wakeWorkers: false });
+      await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+      s.source.throttle('pause');
+      const pausedAt = Date.now() / 1000;
+      proxy.silence(); // the path dies: no FIN will ever reach the collector
+      expect(await killRedisClients(URL, `celery-monitor:${s.name}`)).toBe(1);
+      await waitFor(() => (s.source.status().connected ? undefined : true), { timeoutMs: 5_000, description: 'shown as disconnected while throttled' });
+      s.source.throttle('resume');
+      const gap = await waitFor(() => s.statuses.find((x) => x.kind === 'gap' && x.from !== null), { timeoutMs: 10_000, description: 'reconnected after an unanswered PING' });
+      if (gap.kind !== 'gap') throw new Error('not a gap');
+      expect(gap.from!).toBeLessThanOrEqual(pausedAt + 0.05);
+      expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a subscriber Redis wrongly reports gone (CLIENT LIST asked another server) is replaced once reading resumes, and events flow again', async () => {
+    const s = newSource({ pingIntervalMs: 100 });
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 10_000, description: 'subscribed' });
+    // Stand-in for an endpoint that sends the control connection to another server: an id no client has.
+    (s.source as unknown as { subscriberId: { id: number } }).subscriberId.id = 999_999_999;
+    s.source.throttle('pause');
+    await waitFor(() => (s.source.status().connected ? undefined : true), { timeoutMs: 5_000, description: 'reported gone' });
+    s.source.throttle('resume');
+    await waitFor(() => s.source.status().connected || undefined, { timeoutMs: 5_000, description: 'connected again' });
+    expect(s.statuses.map((x) => x.kind)).toEqual(['connected', 'gap', 'disconnected', 'connected', 'gap']);
+    const host = `celery@relisted-${randomBytes(3).toString('hex')}`;
+    await publishEvent('/7.celeryev/worker.heartbeat', { type: 'worker-heartbeat', hostname: host, timestamp: T, clock: 1 }, 'worker.heartbeat');
+    await waitFor(() => s.deliveries.find((d) => d.result.events[0]?.hostname === host), { timeoutMs: 10_000, description: 'still delivering' });
+  });
+
   it('a PING answer read after reading paused again verifies nothing: the gap starts at that second pause', async () => {
     const proxy = await holdingProxy(6379);
     try {
@@ -332,7 +367,7 @@ async function holdingProxy(targetPort: number): Promise<{ port: number; hold: (
   };
 }
 
-/** A TCP proxy to Redis whose silence() stops forwarding on the connections open then (a dead network path), without closing them. */
+/** A TCP proxy to Redis whose silence() stops forwarding on the connections open then (a dead network path: data and closes), without closing them. */
 async function blackHoleProxy(targetPort: number): Promise<{ port: number; silence: () => void; close: () => void }> {
   const open: Array<{ silent: boolean; client: net.Socket; upstream: net.Socket }> = [];
   const server = net.createServer((client) => {
@@ -343,7 +378,8 @@ async function blackHoleProxy(targetPort: number): Promise<{ port: number; silen
     upstream.on('data', (d) => void (pair.silent || client.write(d)));
     for (const sock of [client, upstream]) sock.on('error', () => undefined);
     client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // A dead path carries no close either: Redis ending the connection is not passed on.
+    upstream.on('close', () => void (pair.silent || client.destroy()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -61,12 +61,16 @@ export class RedisEventSource implements EventSource {
   private unverifiedSince: number | null = null;
   /** Counts pauses in reading: a PING answer verifies the connection only if none began after it was sent. */
   private pauses = 0;
+  /** A subscriber declared lost by checkListed whose socket has not closed (yet). */
+  private unlisted: Redis | null = null;
   /** The subscriber connection's CLIENT ID (null where Redis does not tell it). */
   private subscriberId: { subscriber: Redis; id: number } | null = null;
   /** Counts `ready`s: a subscription that completes after a newer one began is not reported. */
   private readyGeneration = 0;
   private pingTimer: NodeJS.Timeout | null = null;
   private pinging = false;
+  /** A CLIENT LIST check (checkListed) is in flight. */
+  private listing = false;
   private state: SourceStatus = { connected: false, since: nowSeconds(), lastError: null, reconnectAttempts: 0 };
 
   constructor(private readonly options: RedisEventSourceOptions) {
@@ -125,13 +129,26 @@ export class RedisEventSource implements EventSource {
    * still there instead.
    */
   private async checkAlive(subscriber: Redis): Promise<void> {
-    if (this.pinging || !this.state.connected || this.paused || this.stopping || subscriber.status !== 'ready') return;
-    if (this.throttled) return this.checkListed(subscriber);
+    // A subscriber Redis no longer lists (checkListed) is PINGed once reading resumes, then
+    // replaced: its close may never come (a dead network path), or Redis answered for another
+    // server (the new connection's gap then claims a loss that did not happen: the safe side).
+    const unlisted = this.unlisted === subscriber;
+    if ((!this.state.connected && !unlisted) || this.paused || this.stopping || subscriber.status !== 'ready') return;
+    // While throttled, a PING sent before the pause waits unread: the check has its own flag.
+    if (this.throttled) return unlisted || this.listing ? undefined : this.checkListed(subscriber);
+    if (this.pinging) return;
     this.pinging = true;
     const timeoutMs = this.options.pingTimeoutMs ?? 5000;
     const pausesAtSend = this.pauses;
     try {
-      if ((await waitAtMost(subscriber.ping(), timeoutMs)).settled) {
+      const answered = (await waitAtMost(subscriber.ping(), timeoutMs)).settled;
+      if (unlisted) {
+        // What waited in the socket has been read (the answer comes after it), or nothing comes:
+        // start over on a new connection, whose gap starts where this one was found gone.
+        if (this.unlisted === subscriber && !this.stopping) subscriber.disconnect(true);
+        return;
+      }
+      if (answered) {
         this.lastHeardAt = nowSeconds();
         // Sent while reading, answered with no pause since: the connection outlived every pause before.
         if (this.pauses === pausesAtSend && this.subscriber === subscriber) this.unverifiedSince = null;
@@ -158,16 +175,17 @@ export class RedisEventSource implements EventSource {
   private async checkListed(subscriber: Redis): Promise<void> {
     const known = this.subscriberId;
     if (known === null || known.subscriber !== subscriber) return;
-    this.pinging = true;
+    this.listing = true;
     try {
       const answer = await waitAtMost(this.controlClient().client('LIST', 'ID', String(known.id)) as Promise<string>, this.options.pingTimeoutMs ?? 5000);
       if (!answer.settled || answer.value.trim() !== '') return;
       if (this.subscriber !== subscriber || !this.throttled || this.stopping) return;
+      this.unlisted = subscriber;
       this.connectionLost('Redis closed the subscription while the collector was not reading (its client-output-buffer-limit pubsub, or a CLIENT KILL)');
     } catch {
       // CLIENT LIST ID unknown (Redis < 6.2) or not allowed: the close is seen when reading resumes
     } finally {
-      this.pinging = false;
+      this.listing = false;
     }
   }
 
@@ -215,7 +233,14 @@ export class RedisEventSource implements EventSource {
     const clients = [this.subscriber, this.publisher];
     this.subscriber = null;
     this.publisher = null;
-    await Promise.all(clients.map((c) => (c ? c.quit().catch(() => c.disconnect()) : undefined)));
+    // QUIT waits for Redis's answer, which a dead network path never sends.
+    await Promise.all(
+      clients.map(async (c) => {
+        if (!c) return;
+        const quit = await waitAtMost(c.quit().catch(() => null), UNSUBSCRIBE_TIMEOUT_MS);
+        if (!quit.settled || quit.value === null) c.disconnect();
+      }),
+    );
     this.setConnected(false);
   }
 
@@ -250,6 +275,8 @@ export class RedisEventSource implements EventSource {
     try {
       // Its id, to ask Redis later whether it is still there (see checkListed); not every Redis allows CLIENT.
       const id = await (subscriber.client('ID') as Promise<number>).catch(() => null);
+      // Paused or stopped meanwhile (its unsubscribe is already sent): subscribe to nothing.
+      if (this.paused || this.stopping || generation !== this.readyGeneration) return;
       this.subscriberId = id === null ? null : { subscriber, id };
       await (mode === 'pattern' ? subscriber.psubscribe(name) : subscriber.subscribe(name));
     } catch (error) {
@@ -271,6 +298,7 @@ export class RedisEventSource implements EventSource {
     const from = this.everSubscribed ? this.disconnectedAt : null;
     this.everSubscribed = true;
     this.disconnectedAt = null;
+    this.unlisted = null;
     this.setConnected(true);
     this.options.logger.info({ source: this.name, transport: 'redis', [mode]: name }, 'listening for Celery events on Redis');
     this.handlers?.onStatus({ kind: 'connected', source: this.name, at: to, attempt: this.state.reconnectAttempts + 1 });
