@@ -39,6 +39,13 @@ describe('placeSection (BENCHMARKS.md)', () => {
     expect(out).toBe('# Benchmarks\n\nintro\n\n## Ingest benchmark — 2026-11-25\nfirst\n');
   });
 
+  it('a heading quoted inside a line is not taken for the section', () => {
+    const quoting = doc.replace('notes\n', 'notes quote ## Ingest benchmark — 2026-11-25\nmore notes\n');
+    const out = placeSection(quoting, '## Ingest benchmark — 2026-11-25\nnewer ingest\n');
+    expect(out).toContain('notes quote ## Ingest benchmark — 2026-11-25\nmore notes\n');
+    expect(out.indexOf('\n## Ingest benchmark — 2026-11-25\nnewer ingest')).toBeLessThan(out.indexOf('## Ingest benchmark — 2026-11-24'));
+  });
+
   it('a section whose heading ends another heading is not taken for it', () => {
     const withVariant = placeSection(doc, '## Ingest benchmark — 2026-11-24 (CM_BATCH_MAX_EVENTS=10000)\nvariant\n');
     expect(withVariant).toContain('old ingest\n');

@@ -408,7 +408,10 @@ describe('decodeEventBody: nesting and custom event types', () => {
     const many = `[${hb(deep(100_000, '1'))}, ${hb(deep(100_000, '2'))}, ${hb(deep(100_000, '3'))}]`;
     const rejectedMany = decode(many, {}, { ...OPTS, maxBodyBytes: 2_000_000 }).rejected;
     expect(rejectedMany.map((x) => x.raw.length)).toEqual([Math.min(Buffer.byteLength(many), OPTS.maxRawBytes), 0, 0]);
-    expect(rejectedMany[1]!.detail).toMatch(/\(raw: see the first element of this message rejected that way\)$/);
+    expect(rejectedMany[1]!.detail).toMatch(/\(raw: see the first element of this message rejected that way; message sha1 [0-9a-f]{16}…\)$/);
+    // The pointer names its message: the same element in another message is another rejection.
+    const other = decode(many.replace('w1@lab', 'w2@lab'), {}, { ...OPTS, maxBodyBytes: 2_000_000 }).rejected;
+    expect(other[1]!.detail).not.toBe(rejectedMany[1]!.detail);
     // An element that can be written back keeps its own JSON, as before.
     const shallow = decode(`[${JSON.stringify(EVENTS['task-started'])}, ${hb(deep(65, '1'))}]`);
     expect(shallow.rejected[0]!.raw.toString()).toBe(JSON.stringify(JSON.parse(hb(deep(65, '1')))));

@@ -3,6 +3,7 @@
  * A body is one event (a JSON object) or a `task.multi` batch (a JSON array of event objects,
  * possibly empty); each element of a batch stands or falls on its own.
  */
+import { createHash } from 'node:crypto';
 import type { CeleryEvent, DecodeOptions, DecodeResult, RejectedMessage, RejectionReason } from '../celery-event';
 import { unsupportedContentReason } from './content-type';
 import { safeJson, truncate } from './describe-value';
@@ -133,7 +134,11 @@ function rejectElement(
   opts: DecodeOptions,
 ): RejectedMessage {
   if (text !== '') return rejectText(reason, detail, ctx, text, opts.maxRawBytes);
-  if (whole.kept) return rejectText(reason, `${detail} (raw: see the first element of this message rejected that way)`, ctx, '', opts.maxRawBytes);
+  if (whole.kept) {
+    // Which message: two pointers of different messages must not look like one rejection.
+    const message = createHash('sha1').update(whole.body).digest('hex').slice(0, 16);
+    return rejectText(reason, `${detail} (raw: see the first element of this message rejected that way; message sha1 ${message}…)`, ctx, '', opts.maxRawBytes);
+  }
   whole.kept = true;
   return rejectBytes(reason, `${detail} (raw: the whole message, as this element cannot be written back as JSON)`, ctx, whole.body, opts.maxRawBytes);
 }
