@@ -15,20 +15,11 @@ import { uniqueQueueName } from '../support/celery-worker';
 import { startCollector, type CollectorProcess, type ReadinessBody } from '../support/collector-process';
 import { publishWorkload } from '../support/publish-workload';
 import { deleteTestQueue } from '../support/raw-events';
-import { createTestDatabase, POSTGRES_URL, type TestDatabase } from '../support/test-databases';
+import { createTestDatabase, POSTGRES_URL, withPostgresAdmin as admin, type TestDatabase } from '../support/test-databases';
 import { waitFor } from '../support/wait-for';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//';
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 function databaseCheck(body: ReadinessBody): { ok: boolean; detail: string } {
   const found = body.checks.find((c) => c.name === 'database');

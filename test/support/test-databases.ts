@@ -29,13 +29,18 @@ export function createTestDatabase(dialect: DialectUnderTest): TestDatabase {
     dialect,
     url: `${POSTGRES_URL}?schema=${id}`,
     drop: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists ${id} cascade`);
-      } finally {
-        await client.end();
-      }
+      await withPostgresAdmin((client) => client.query(`drop schema if exists ${id} cascade`));
     },
   };
+}
+
+/** Runs `work` on a client of its own to the test server (`url`: another database of it), closed afterwards. */
+export async function withPostgresAdmin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }

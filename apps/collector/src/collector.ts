@@ -9,7 +9,7 @@ import { EventStore, ThreadedEventWriter, redactUrl, type EventWriter } from '..
 import type { AddressInfo } from 'node:net';
 import type { CollectorConfig } from './config';
 import { ClockDriftMonitor } from './clock-drift';
-import { commitFailureHint } from './commit-failure';
+import { describeFailure } from './commit-failure';
 import { gapEvent } from './derived-events';
 import { createEventSources } from './event-sources';
 import { CollectorHttpServer, type ReadinessCheck } from './http-server';
@@ -222,7 +222,7 @@ export class Collector {
     }
     const probe = await withTimeout(this.store.probeWritable(), WRITE_PROBE_TIMEOUT_MS)
       .then(() => null)
-      .catch((error: unknown) => `${error instanceof Error ? error.message : String(error)} (${commitFailureHint(error)})`);
+      .catch((error: unknown) => describeFailure(error));
     // A batch whose commit keeps failing (a value the database refuses, say) is not ready either.
     const commitError = this.pipeline.lastCommit.error;
     checks.push({

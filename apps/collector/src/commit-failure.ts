@@ -84,3 +84,8 @@ export function commitFailureHint(error: unknown): string {
   for (const [pattern, hint] of HINT_BY_MESSAGE) if (pattern.test(message)) return hint;
   return OTHER;
 }
+
+/** The error's own message followed by its hint: what /readyz and the pipeline report. */
+export function describeFailure(error: unknown): string {
+  return `${error instanceof Error ? error.message : String(error)} (${commitFailureHint(error)})`;
+}

@@ -8,7 +8,7 @@ import { backoffDelay, type BackoffOptions, type EventDelivery } from '../../../
 import { newEvent, type AppendReceipt, type EventWriter, type NewEvent, type NewRejection } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
-import { commitFailureHint } from './commit-failure';
+import { commitFailureHint, describeFailure } from './commit-failure';
 
 export interface Acknowledger {
   acknowledge(deliveries: readonly EventDelivery[]): void;
@@ -261,7 +261,7 @@ export class IngestPipeline {
       } catch (error) {
         this.metrics.commitFailures.inc();
         const hint = commitFailureHint(error);
-        this.lastCommitError = `${error instanceof Error ? error.message : String(error)} (${hint})`;
+        this.lastCommitError = describeFailure(error);
         const retryInMs = backoffDelay(attempt, this.options.retryBackoff);
         this.logger.error(
           { err: error, database: this.store.description, events: events.length, rejected: rejected.length, attempt, retryInMs, hint },

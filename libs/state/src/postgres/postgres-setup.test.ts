@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import * as pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { POSTGRES_URL } from '../../../../test/support/test-databases';
+import { POSTGRES_URL, withPostgresAdmin as admin } from '../../../../test/support/test-databases';
 import { waitFor } from '../../../../test/support/wait-for';
 import { heartbeat, T0 } from '../../../../test/support/event-factory';
 import { openDatabase } from '../database';
@@ -15,15 +15,6 @@ import { EventStore } from '../event-store';
 import { POSTGRES_LOCK_TIMEOUT_MS, withWriteTransaction } from '../write-transaction';
 import { migrateToLatest } from '../migrate';
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>, url = POSTGRES_URL): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const uniqueName = (prefix: string): string => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
