@@ -12,7 +12,7 @@ import { withWriteTransaction } from './write-transaction';
 import type { DB } from './schema';
 import { commitChannel, notifyCommit } from './postgres/commit-notifications';
 import { EventLogRepository } from './repositories/event-log.repository';
-import { TaskRepository, type TaskRecord } from './repositories/task.repository';
+import { TaskRepository, type StrandedTask, type TaskRecord } from './repositories/task.repository';
 import { WorkerRepository, type WorkerRecord } from './repositories/worker.repository';
 import { CheckpointRepository, type SourceCheckpoint } from './repositories/checkpoint.repository';
 import { BatchProjector, DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';
@@ -116,6 +116,10 @@ export class EventStore implements EventWriter {
 
   async expiredWorkers(now: number): Promise<WorkerRecord[]> {
     return this.workers.findExpired(this.database.db, now);
+  }
+
+  async strandedTasks(limit: number): Promise<StrandedTask[]> {
+    return this.tasks.findStranded(this.database.db, limit);
   }
 
   async sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined> {

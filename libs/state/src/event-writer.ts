@@ -8,6 +8,7 @@ import type { NewEvent, NewRejection } from './new-event';
 import type { StoredEvent } from './stored-event';
 import type { SourceCheckpoint } from './repositories/checkpoint.repository';
 import type { WorkerRecord } from './repositories/worker.repository';
+import type { StrandedTask } from './repositories/task.repository';
 
 export interface AppendInput {
   events: readonly NewEvent[];
@@ -36,6 +37,8 @@ export interface EventWriter {
   sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined>;
   /** Online workers whose heartbeat expiry has passed at `now`. */
   expiredWorkers(now: number): Promise<WorkerRecord[]>;
+  /** Tasks still STARTED on a worker that went offline or restarted since (TaskRepository.findStranded), at most `limit`. */
+  strandedTasks(limit: number): Promise<StrandedTask[]>;
   /** Database size on disk (SQLite: file + WAL), bytes. */
   sizeBytes(): Promise<number>;
   close(): Promise<void>;

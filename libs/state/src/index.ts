@@ -7,7 +7,7 @@ export type { DB } from './schema';
 export { openDatabase, redactUrl, DatabaseUrlError, type Database, type DialectName, type ReadPool } from './database';
 export { migrateToLatest, MigrationError } from './migrate';
 export { CommitListener, commitChannel, type CommitListenerOptions } from './postgres/commit-notifications';
-export type { TaskRecord } from './repositories/task.repository';
+export type { StrandedTask, TaskRecord } from './repositories/task.repository';
 export type { WorkerRecord } from './repositories/worker.repository';
 export type { SourceCheckpoint } from './repositories/checkpoint.repository';
 export { DEFAULT_LIVENESS, PROJECTION_NAME, type LivenessOptions } from './projections/batch-projector';

@@ -106,6 +106,12 @@ export interface WorkersTable {
   processed: number | null;
   /** JSON text: [1m, 5m, 15m]. */
   loadavg: string | null;
+  /** Worker clock: newest worker-online timestamp (when the worker last started, or its consumer reconnected). */
+  last_online_at: number | null;
+  /** Worker clock: newest report of the worker itself (online, heartbeat, offline) saying it runs no task (`active` 0). */
+  last_idle_at: number | null;
+  /** Worker clock: newest worker-offline of the worker itself (not the liveness policy's). */
+  last_goodbye_at: number | null;
   /** Worker clock: newest worker-heartbeat / worker-online timestamp. */
   last_heartbeat_at: number | null;
   /** Worker clock: newest sign of life (heartbeat, online, or a task event from this worker). */

@@ -44,3 +44,17 @@ export function toStoredEvent(r: EventRow): StoredEvent {
     payload: JSON.parse(r.payload) as Record<string, unknown>,
   };
 }
+
+/** Whether the collector derived the event itself (a policy's verdict), rather than a worker or client sending it. */
+export function isDerivedEvent(e: Pick<StoredEvent, 'source'>): boolean {
+  return e.source.startsWith('collector:');
+}
+
+/**
+ * The broker an event is about: its source, or for a derived event its payload's `broker_source`
+ * (the broker of the worker or task it judges), so projected rows always name a broker.
+ */
+export function brokerSourceOf(e: Pick<StoredEvent, 'source' | 'payload'>): string {
+  const named = e.payload['broker_source'];
+  return isDerivedEvent(e) && typeof named === 'string' ? named : e.source;
+}

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema';
-import type { StoredEvent } from '../stored-event';
+import { isDerivedEvent, type StoredEvent } from '../stored-event';
 import type { TaskRecord, TaskRepository } from '../repositories/task.repository';
 import type { WorkerRecord, WorkerRepository } from '../repositories/worker.repository';
 import type { CheckpointRepository } from '../repositories/checkpoint.repository';
@@ -27,9 +27,12 @@ export function isTaskEvent(e: StoredEvent): boolean {
   return e.uuid !== null && e.type.startsWith('task-');
 }
 
-/** Events that tell something about the worker named by `hostname`. task-sent comes from a client. */
+/**
+ * Events that tell something about the worker named by `hostname`. task-sent comes from a client,
+ * and a derived task event (`task-lost`) is the collector's verdict, not a sign of the worker's life.
+ */
 export function isWorkerEvent(e: StoredEvent): boolean {
-  return e.type.startsWith('worker-') || (isTaskEvent(e) && e.type !== 'task-sent');
+  return e.type.startsWith('worker-') || (isTaskEvent(e) && e.type !== 'task-sent' && !isDerivedEvent(e));
 }
 
 export class BatchProjector {

@@ -810,6 +810,7 @@ const TASK_TYPES = [
   'task-rejected',
   'task-progress',
   'task-cancelled',
+  'task-lost',
 ];
 const PAYLOAD_KEYS = [
   'name',
@@ -831,6 +832,7 @@ const PAYLOAD_KEYS = [
   'signum',
   'expired',
   'requeue',
+  'broker_source',
 ];
 
 /** Mostly plausible values, sometimes of the wrong type. */
@@ -855,7 +857,7 @@ const rawEventArb = (types: readonly string[], fields: fc.Arbitrary<Record<strin
     clock: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
     dedup_key: fc.string({ minLength: 1, maxLength: 4 }),
     hostname: fc.constantFrom('celery@w1', 'celery@w2', 'gen1@client'),
-    source: fc.constantFrom('rabbit', 'redis'),
+    source: fc.constantFrom('rabbit', 'redis', 'collector:lost-tasks'),
     fields,
   });
 
@@ -940,8 +942,7 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
   for (const e of events) at.set(stateOf(e.type), Math.max(at.get(stateOf(e.type)) ?? -Infinity, e.timestamp));
   // State, spelled out from the brief.
   let state: string;
-  const builtin = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED'];
-  const retryAt = at.get('RETRY');
+  const builtin = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'LOST'];
   /** For sends / receipts carrying retries: the highest attempt, and the newest timestamp of that attempt. */
   const latestAttempt = (type: string): { attempt: number; at: number } | undefined => {
     const carrying = events.filter((e) => e.type === type && attemptOf(e) >= 0);
@@ -953,27 +954,35 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     PENDING: latestAttempt('task-sent'),
     RECEIVED: latestAttempt('task-received'),
   };
-  const isAfterRetry = (s: string): boolean => {
+  const isAfterRetry = (s: string, retryAt: number): boolean => {
     const latest = attemptOfState[s];
-    if (latest === undefined) return (at.get(s) as number) > (retryAt as number);
+    if (latest === undefined) return (at.get(s) as number) > retryAt;
     if (s === 'PENDING' && latest.attempt === 0) return false; // the first send precedes every retry
-    return latest.at > (retryAt as number); // the latest attempt's time decides
+    return latest.at > retryAt; // the latest attempt's time decides
   };
-  const customs = [...at.keys()].filter(
-    (s) => !builtin.includes(s) && (retryAt === undefined || (at.get(s) as number) > retryAt),
-  );
+  /** Below SUCCESS and FAILURE: custom states, REVOKED, then progress against the newest RETRY. */
+  const stateAmong = (times: ReadonlyMap<string, number>): string => {
+    const retryAt = times.get('RETRY');
+    const customs = [...times.keys()].filter((s) => !builtin.includes(s) && (retryAt === undefined || (times.get(s) as number) > retryAt));
+    if (customs.length) {
+      customs.sort((a, b) => (times.get(a) as number) - (times.get(b) as number) || (a < b ? -1 : a > b ? 1 : 0));
+      return customs[customs.length - 1] as string;
+    }
+    if (times.has('REVOKED')) return 'REVOKED';
+    const present = ['STARTED', 'RECEIVED', 'REJECTED', 'PENDING'].filter((s) => times.has(s));
+    const candidates = retryAt === undefined ? present : present.filter((s) => isAfterRetry(s, retryAt));
+    return candidates[0] ?? 'RETRY';
+  };
+  const lostAt = at.get('LOST');
+  /** The states newer than the loss that show the task lived on (a send does not). */
+  const afterLoss = lostAt === undefined ? [] : [...at].filter(([s, ts]) => ts > lostAt && s !== 'PENDING' && s !== 'LOST');
   if (at.has('SUCCESS')) state = 'SUCCESS';
   else if (at.has('FAILURE')) state = 'FAILURE';
-  else if (customs.length) {
-    customs.sort((a, b) => (at.get(a) as number) - (at.get(b) as number) || (a < b ? -1 : a > b ? 1 : 0));
-    state = customs[customs.length - 1] as string;
-  } else if (at.has('REVOKED')) state = 'REVOKED';
-  else {
-    const present = ['STARTED', 'RECEIVED', 'REJECTED', 'PENDING'].filter((s) => at.has(s));
-    const candidates = retryAt === undefined ? present : present.filter(isAfterRetry);
-    state = candidates[0] ?? 'RETRY';
-  }
+  else if (lostAt !== undefined && !at.has('REVOKED')) {
+    state = afterLoss.length === 0 ? 'LOST' : stateAmong(new Map([...at].filter(([, ts]) => ts > lostAt)));
+  } else state = stateAmong(at);
   const newest = latest(() => true) as StoredEvent;
+  const newestBroker = newest.payload['broker_source'];
   return {
     uuid: UUID,
     name: field('name', null, text) as string | null,
@@ -1012,7 +1021,7 @@ function specRow(events: readonly StoredEvent[]): Omit<TaskRow, 'merge_meta'> {
     ) as string | null,
     revoked_expired: field('expired', ['task-revoked'], flag) as number | null,
     rejected_requeue: field('requeue', ['task-rejected'], flag) as number | null,
-    source: newest.source,
+    source: newest.source.startsWith('collector:') && typeof newestBroker === 'string' ? newestBroker : newest.source,
     first_position: Math.min(...events.map((e) => e.position)),
     last_position: Math.max(...events.map((e) => e.position)),
     event_count: events.length,

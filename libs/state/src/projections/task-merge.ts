@@ -13,7 +13,8 @@
  *   beats the first task-sent even when the client's clock runs ahead of the workers'.
  *   `hostname` goes to `client` for task-sent and to `worker` for every other task event.
  *   task-revoked: terminated/signum/expired → revoked_*; task-rejected: requeue → rejected_requeue.
- *   `source` comes from the greatest-order-key event of all.
+ *   `source` comes from the greatest-order-key event of all (for a derived `collector:*` event
+ *   such as `task-lost`, its payload's `broker_source`).
  * - Values of the wrong type for their column are stored as null (never a crash).
  * - `<x>_at` = newest timestamp of the events of that type; `merge_meta` keeps the newest
  *   timestamp of every state (custom ones included), and the highest `retries` of the PENDING
@@ -37,7 +38,7 @@
  */
 import type { Selectable } from 'kysely';
 import type { TasksTable } from '../schema';
-import type { StoredEvent } from '../stored-event';
+import { brokerSourceOf, type StoredEvent } from '../stored-event';
 import { parseEventPositions } from './task-event-positions';
 import {
   buildKeyTable,
@@ -429,7 +430,7 @@ function foldTaskEvent(next: TaskRow, fold: FoldState, event: StoredEvent): void
   if (event.type === 'task-revoked') copy(payload, REVOKED_FIELDS);
   else if (event.type === 'task-rejected') copy(payload, REJECTED_FIELDS);
   take(event.type === 'task-sent' ? 'client' : 'worker', event.hostname);
-  take('source', event.source);
+  take('source', brokerSourceOf(event));
 
   const eventState = stateForEventType(event.type);
   at.set(eventState, maxOf(at.get(eventState) ?? null, event.timestamp));

@@ -50,7 +50,7 @@ describe('precedence', () => {
     expect(isReadyState('SUCCESS')).toBe(true);
     expect(isReadyState('STARTED')).toBe(false);
     expect(isReadyState('PROGRESS')).toBe(false);
-    expect(BUILTIN_STATES.size).toBe(8);
+    expect(BUILTIN_STATES.size).toBe(9); // Celery's eight and the collector's LOST
   });
 });
 
@@ -101,8 +101,26 @@ describe('resolveTaskState', () => {
     expect(r({ RETRY: 3 })).toBe('RETRY');
   });
 
+  it('LOST: after SUCCESS and FAILURE, unless REVOKED or outlived by a newer event of the worker side', () => {
+    expect(r({ STARTED: 2, LOST: 5 })).toBe('LOST');
+    expect(r({ RECEIVED: 1, STARTED: 2, LOST: 2 })).toBe('LOST'); // stamped at the start itself: not outlived
+    expect(r({ STARTED: 2, LOST: 5, SUCCESS: 3 })).toBe('SUCCESS'); // the worker reported after all
+    expect(r({ STARTED: 2, LOST: 5, FAILURE: 9 })).toBe('FAILURE');
+    expect(r({ STARTED: 2, LOST: 5, REVOKED: 1 })).toBe('REVOKED');
+    expect(r({ STARTED: 2, LOST: 5, PROGRESS: 4 })).toBe('LOST'); // a custom state before the loss
+    expect(r({ STARTED: 2, LOST: 5, PROGRESS: 6 })).toBe('PROGRESS');
+    // Redelivered (acks_late) and received or started again on another worker.
+    expect(r({ STARTED: 2, LOST: 5, RECEIVED: 6 })).toBe('RECEIVED');
+    expect(r({ STARTED: 7, LOST: 5, RECEIVED: 6 })).toBe('STARTED');
+    expect(r({ STARTED: 2, LOST: 5, REJECTED: 6 })).toBe('REJECTED');
+    expect(r({ STARTED: 2, LOST: 5, RETRY: 6 })).toBe('RETRY');
+    expect(r({ STARTED: 2, LOST: 5, RETRY: 6, RECEIVED: 7 })).toBe('RECEIVED');
+    // A task-sent says nothing of the worker: a client clock ahead does not undo the verdict.
+    expect(r({ PENDING: 9, STARTED: 2, LOST: 5 })).toBe('LOST');
+  });
+
   it('is a function of the map only (insertion order irrelevant)', () => {
-    const states = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'PROGRESS', 'CANCELLED'];
+    const states = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED', 'REJECTED', 'LOST', 'PROGRESS', 'CANCELLED'];
     fc.assert(
       fc.property(
         fc

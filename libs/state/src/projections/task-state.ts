@@ -11,6 +11,11 @@ export const FAILURE = 'FAILURE';
 export const RETRY = 'RETRY';
 export const REVOKED = 'REVOKED';
 export const REJECTED = 'REJECTED';
+/**
+ * Not a Celery state: the collector's lost-task policy says so (a derived `task-lost` event) of a
+ * task STARTED on a worker that went offline or restarted before reporting how the task ended.
+ */
+export const LOST = 'LOST';
 
 /** The built-in states; anything else is a custom state. */
 export const BUILTIN_STATES: ReadonlySet<string> = new Set([
@@ -22,6 +27,7 @@ export const BUILTIN_STATES: ReadonlySet<string> = new Set([
   RETRY,
   REVOKED,
   REJECTED,
+  LOST,
 ]);
 
 /** States after which Celery considers the task done. */
@@ -75,6 +81,15 @@ const SUBJECT_TO_COLUMN: ReadonlyMap<string, TaskTimestampColumn> = new Map([
 export function timestampColumnForEventType(type: string): TaskTimestampColumn | undefined {
   const dash = type.indexOf('-');
   return SUBJECT_TO_COLUMN.get(dash < 0 ? type : type.slice(dash + 1));
+}
+
+/**
+ * States whose event, stamped after a task was declared LOST, shows the task lived on: it was
+ * redelivered (received, started again), retried, rejected, or reported progress elsewhere. A
+ * task-sent is not one: a client's clock says nothing of the worker's.
+ */
+function outlivesLoss(state: string): boolean {
+  return state !== PENDING && state !== LOST;
 }
 
 /** Celery's PRECEDENCE: SUCCESS, FAILURE, (unknown/custom), REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING. */
@@ -138,6 +153,10 @@ function afterRetry(state: string, ts: number, retryAt: number, evidence: RetryE
  *
  * - SUCCESS, then FAILURE, win whenever present, whatever their timestamps (robust to clock skew
  *   between workers: a retry stamped later by a fast clock cannot undo a success).
+ * - Then LOST (the collector's verdict on a task whose worker died), unless the task was REVOKED or
+ *   an event of another state but PENDING is newer than it (redelivered, retried: see outlivesLoss).
+ *   A task that outlived its loss is resolved from the states newer than the loss alone (as for a
+ *   RETRY, the earlier attempt no longer competes). With REVOKED, LOST plays no part.
  * - Then a custom state, unless a RETRY is at least as new as it (a task that reported progress
  *   and then retried is RETRY, as in Celery). Among several, the newest wins (tie: the
  *   lexicographically greatest name).
@@ -154,6 +173,16 @@ export function resolveTaskState(at: ReadonlyMap<string, number>, evidence?: Ret
   if (at.size === 0) return null;
   if (at.has(SUCCESS)) return SUCCESS;
   if (at.has(FAILURE)) return FAILURE;
+  const lostAt = at.get(LOST);
+  if (lostAt !== undefined && !at.has(REVOKED)) {
+    let outlived = false;
+    for (const [state, ts] of at) if (ts > lostAt && outlivesLoss(state)) outlived = true;
+    if (!outlived) return LOST;
+    // The task lived on (redelivered, retried): what happened before the loss no longer competes.
+    const since = new Map<string, number>();
+    for (const [state, ts] of at) if (ts > lostAt) since.set(state, ts);
+    return resolveTaskState(since, evidence);
+  }
   const retryAt = at.get(RETRY);
   let custom: string | null = null;
   let customAt = -Infinity;

@@ -66,7 +66,7 @@ function fold(events: readonly StoredEvent[], opts?: WorkerMergeOptions, start?:
   return row;
 }
 
-type Meta = { o: [number, number, string][]; f: Record<string, number>; x?: [number, string]; on?: number };
+type Meta = { o: [number, number, string][]; f: Record<string, number>; x?: [number, string]; on?: number; oh?: number };
 const meta = (row: WorkerRow): Meta => JSON.parse(row.merge_meta) as Meta;
 
 describe('mergeWorkerEvent: examples', () => {
@@ -86,6 +86,9 @@ describe('mergeWorkerEvent: examples', () => {
       active: 0,
       processed: 5,
       loadavg: '[0.1,0.2,0.3]',
+      last_online_at: T0,
+      last_idle_at: T0,
+      last_goodbye_at: null,
       last_heartbeat_at: T0,
       last_seen_at: T0,
       last_seen_received_at: T0 + 0.1,
@@ -124,6 +127,23 @@ describe('mergeWorkerEvent: examples', () => {
     expect(row.status).toBe('online');
     expect(row.online_since).toBe(T0 + 60);
     expect([row.offline_since, row.offline_reason]).toEqual([null, null]);
+  });
+
+  it("after its own goodbye, only the worker's heart brings it back: a warm shutdown reports its last tasks' ends after the goodbye", () => {
+    const busy = { ...HB, active: 1 };
+    const draining = fold([
+      wev('worker-online', T0, HB),
+      wev('worker-heartbeat', T0 + 2, busy),
+      wev('worker-offline', T0 + 3, busy), // SIGTERM: goodbye, one task still running
+      wev('task-succeeded', T0 + 6), // the warm shutdown finishes it
+    ]);
+    expect(draining).toMatchObject({ status: 'offline', offline_reason: 'worker-offline', offline_since: T0 + 3, online_since: null, last_seen_at: T0 + 6 });
+    // The same worker started again (or its broker connection came back): online since then.
+    const back = fold([wev('task-started', T0 + 8), wev('worker-online', T0 + 9, HB)], undefined, draining);
+    expect(back).toMatchObject({ status: 'online', offline_since: null, online_since: T0 + 9 });
+    // After the liveness policy's timeout, any sign of life shows the worker was only cut off.
+    const cut = fold([wev('worker-heartbeat', T0, busy), timeout(T0 + 4), wev('task-succeeded', T0 + 7)]);
+    expect(cut).toMatchObject({ status: 'online', online_since: T0 + 7 });
   });
 
   it('derived heartbeat-timeout takes the worker offline until it beats again', () => {
@@ -267,6 +287,45 @@ describe('mergeWorkerEvent: examples', () => {
     expect(() => mergeWorkerEvent(undefined, wev('something-else', T0))).toThrow(/not a worker or task event/);
     const row = fold([wev('worker-online', T0, HB)]);
     expect(() => mergeWorkerEvent(row, wev('worker-heartbeat', T0, HB, { hostname: 'celery@w2' }))).toThrow(/celery@w2/);
+    // The lost-task policy's verdict names the worker but is no sign of its life.
+    expect(() => mergeWorkerEvent(row, wev('task-lost', T0 + 60, { reason: 'heartbeat-timeout' }, { source: 'collector:lost-tasks' }))).toThrow(
+      /verdict \(collector:lost-tasks\)/,
+    );
+  });
+
+  it('last_idle_at: the newest report of the worker itself that it runs no task', () => {
+    const busy = { ...HB, active: 2 };
+    expect(fold([wev('worker-online', T0, busy), wev('worker-heartbeat', T0 + 2, busy)]).last_idle_at).toBeNull();
+    const row = fold([
+      wev('worker-online', T0, HB), // active 0
+      wev('worker-heartbeat', T0 + 2, busy),
+      wev('worker-heartbeat', T0 + 4, { ...HB, active: 0 }),
+      wev('worker-heartbeat', T0 + 6, busy),
+      wev('task-started', T0 + 7, { active: 0 }), // not a worker report
+      wev('worker-heartbeat', T0 + 8, { ...HB, active: false }), // not a count
+      wev('worker-heartbeat', T0 + 9, { ...HB, active: '0' }),
+      timeout(T0 + 20, {}), // derived: no report of the worker's
+    ]);
+    expect(row.last_idle_at).toBe(T0 + 4);
+    expect(row.last_goodbye_at).toBeNull(); // the liveness policy's offline is no goodbye
+    const bye = fold([wev('worker-offline', T0 + 30, { ...HB, active: 0 })], undefined, row);
+    expect([bye.last_idle_at, bye.last_goodbye_at]).toEqual([T0 + 30, T0 + 30]);
+    // A warm shutdown says goodbye while tasks still run: a goodbye, not an idle report.
+    const draining = fold([wev('worker-offline', T0 + 40, { ...HB, active: 1 })], undefined, bye);
+    expect([draining.last_idle_at, draining.last_goodbye_at]).toEqual([T0 + 30, T0 + 40]);
+  });
+
+  it('last_online_at: the newest worker-online, whatever comes between and in any order', () => {
+    const first = wev('worker-online', T0, HB);
+    const beat = wev('worker-heartbeat', T0 + 30, HB);
+    const restart = wev('worker-online', T0 + 20, HB);
+    expect(fold([first]).last_online_at).toBe(T0);
+    expect(fold([first, beat]).last_online_at).toBe(T0);
+    expect(fold([first, beat, restart]).last_online_at).toBe(T0 + 20);
+    expect(fold([restart, beat, first]).last_online_at).toBe(T0 + 20);
+    expect(fold([beat]).last_online_at).toBeNull();
+    // A worker-offline (its own or derived) leaves it: it says when the process last started.
+    expect(fold([first, wev('worker-offline', T0 + 40, HB), timeout(T0 + 50)]).last_online_at).toBe(T0);
   });
 
   it('positions: min and max; emptyWorkerRow is a neutral start', () => {
@@ -333,7 +392,8 @@ const eventSetArb: fc.Arbitrary<StoredEvent[]> = fc
         raws.map((r, i) => {
           const derived = r.kind === 'derived-offline';
           const type = derived ? 'worker-offline' : r.kind;
-          const fields = derived ? { reason: 'heartbeat-timeout' } : r.fields;
+          // A derived event that (wrongly) said `active: 0` would still be no report of the worker's.
+          const fields = derived ? { reason: 'heartbeat-timeout', ...(r.clock === 0 ? { active: 0 } : {}) } : r.fields;
           return wev(type, T0 + r.dt, fields, {
             clock: r.clock,
             dedup_key: r.dedup_key,
@@ -362,10 +422,14 @@ function latest(events: readonly StoredEvent[], pred: (e: StoredEvent) => boolea
   return best;
 }
 
-/** The exact online_since: first sign of life after the newest offline (null when offline). */
+/** After the worker's own goodbye only its heart revives it; after the liveness policy's timeout any sign of life does. */
+const revives = (off: StoredEvent | undefined) => (e: StoredEvent): boolean =>
+  isAlive(e) && (off === undefined || off.payload['reason'] === 'heartbeat-timeout' || e.type.startsWith('worker-'));
+
+/** The exact online_since: first sign of life (that revives) after the newest offline (null when offline). */
 function exactOnlineSince(events: readonly StoredEvent[]): number | null {
   const off = latest(events, (e) => e.type === 'worker-offline');
-  const after = events.filter((e) => isAlive(e) && (off === undefined || e.timestamp > off.timestamp)).map((e) => e.timestamp);
+  const after = events.filter((e) => revives(off)(e) && (off === undefined || e.timestamp > off.timestamp)).map((e) => e.timestamp);
   return after.length ? Math.min(...after) : null;
 }
 
@@ -384,7 +448,8 @@ function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit
   const lastSeenReceived = max(alive.map((e) => e.received_at));
   const freq = field('freq', (v) => (typeof v === 'number' ? v : null)) as number | null;
   const off = latest(events, (e) => e.type === 'worker-offline');
-  const offline = off !== undefined && (lastSeen === null || off.timestamp >= lastSeen);
+  const revival = max(events.filter(revives(off)).map((e) => e.timestamp));
+  const offline = off !== undefined && (revival === null || off.timestamp >= revival);
   const reason = off?.payload['reason'];
   return {
     hostname: HOST,
@@ -401,6 +466,9 @@ function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit
     loadavg: field('loadavg', (v) =>
       Array.isArray(v) && v.every((x) => typeof x === 'number') ? JSON.stringify(v) : null,
     ) as string | null,
+    last_online_at: max(events.filter((e) => e.type === 'worker-online').map((e) => e.timestamp)),
+    last_idle_at: max(events.filter((e) => e.type.startsWith('worker-') && e.payload['active'] === 0 && e.source !== LIVENESS).map((e) => e.timestamp)),
+    last_goodbye_at: max(events.filter((e) => e.type === 'worker-offline' && e.source !== LIVENESS).map((e) => e.timestamp)),
     last_heartbeat_at: max(events.filter((e) => e.type === 'worker-online' || e.type === 'worker-heartbeat').map((e) => e.timestamp)),
     last_seen_at: lastSeen,
     last_seen_received_at: lastSeenReceived,
@@ -415,7 +483,7 @@ function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit
 /** Everything but online_since (and its bookkeeping): the order-independent part. */
 function orderIndependentPart(row: WorkerRow): unknown {
   const { online_since: _os, merge_meta, ...rest } = row;
-  const { on: _on, ...m } = JSON.parse(merge_meta) as Meta;
+  const { on: _on, oh: _oh, ...m } = JSON.parse(merge_meta) as Meta;
   return { ...rest, merge_meta: m };
 }
 

@@ -7,7 +7,7 @@
  * - every `worker-*` event of the worker (`event.hostname`), including the derived
  *   `worker-offline` the collector's liveness policy appends (payload `reason: "heartbeat-timeout"`,
  *   timestamp = the expiry instant in worker clock);
- * - every `task-*` event EXCEPT `task-sent`: its hostname is the worker that ran it, and it only
+ * - every `task-*` event EXCEPT `task-sent` and derived ones (`task-lost`): its hostname is the worker that ran it, and it only
  *   counts as a sign of life. `task-sent` comes from a client (`gen<pid>@host`), not a worker, and
  *   is refused (throws).
  * Each stored event must be merged once (the log's dedup guarantees distinct events).
@@ -17,30 +17,38 @@
  *   events, each from the greatest-order-key event whose payload has the key; `source` from the
  *   greatest-order-key event of all (for a derived `collector:*` event, its payload's
  *   `broker_source`, so the row always names the broker). Values of the wrong type are stored as null.
- * - Alive events: worker-online, worker-heartbeat and task events. last_heartbeat_at = newest
+ * - Alive events: worker-online, worker-heartbeat and task events (not derived ones such as
+ *   `task-lost`). last_online_at = newest worker-online timestamp (the last start); last_idle_at =
+ *   newest timestamp of a worker-* event of the worker itself whose `active` is 0; last_goodbye_at =
+ *   newest worker-offline of the worker itself (not derived); last_heartbeat_at = newest
  *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
  *   newest alive received_at; heartbeat_expires_at = last_seen_received_at +
  *   (freq ?? defaultFreq) × expiryFactor (null when never alive).
  * - Offline events: `worker-offline` (reason: the payload's `reason` when it is a non-empty
  *   string, e.g. `heartbeat-timeout`, else `worker-offline`). The newest one by order key is kept
- *   in merge_meta; status = offline when its timestamp >= last_seen_at (or the worker was never
- *   seen alive), else online — a row with neither alive nor offline events is `online`.
+ *   in merge_meta; status = offline when its timestamp >= the newest sign of life that can revive
+ *   the worker (after a `heartbeat-timeout`: last_seen_at; after any other offline, the worker's
+ *   own goodbye: last_heartbeat_at, as a warm shutdown reports its last tasks' ends after the
+ *   goodbye), or when there is none; else online — a row with neither alive nor offline events is `online`.
  *   offline_since / offline_reason = that event's timestamp / reason when offline, else null.
  * - online_since (only when online, else null): the timestamp of the first alive event after the
- *   newest offline event. merge_meta.on keeps the earliest alive timestamp known to be after the
- *   current newest offline event. It is exact when no offline event arrives after alive events
+ *   newest offline event (after a goodbye, of the first online/heartbeat). merge_meta.on keeps the
+ *   earliest alive timestamp known to be after the current newest offline event, merge_meta.oh the
+ *   earliest online/heartbeat one. It is exact when no offline event arrives after alive events
  *   newer than it (in particular in timestamp order, or with no offline event at all); when a
  *   newer offline event arrives late and invalidates it, the earliest alive timestamp after it is
- *   unknown and last_seen_at stands in for it (it is at least after the offline instant).
+ *   unknown and the newest sign of life that revives the worker stands in for it (it is at least
+ *   after the offline instant).
  * - task_counts is '{}' on creation and never changed here (the projector maintains it).
  * - first/last_position = min/max position.
  *
  * merge_meta layout: `{"o":[[timestamp,clock,dedup_key],…],"f":{column:index in o},
- * "x":[index in o, reason],"on":timestamp}` (x: the newest offline event; both optional).
+ * "x":[index in o, reason],"on":timestamp,"oh":timestamp}` (x: the newest offline event; x, on
+ * and oh optional).
  */
 import type { Selectable } from 'kysely';
 import type { WorkersTable } from '../schema';
-import type { StoredEvent } from '../stored-event';
+import { brokerSourceOf, isDerivedEvent, type StoredEvent } from '../stored-event';
 import {
   buildKeyTable,
   compareOrderKeys,
@@ -119,6 +127,9 @@ export function emptyWorkerRow(hostname: string): WorkerRow {
     active: null,
     processed: null,
     loadavg: null,
+    last_online_at: null,
+    last_idle_at: null,
+    last_goodbye_at: null,
     last_heartbeat_at: null,
     last_seen_at: null,
     last_seen_received_at: null,
@@ -175,6 +186,8 @@ interface WorkerFold {
   keys: Map<string, OrderKey>;
   offline: OfflineMark | null;
   aliveSince: number | null;
+  /** The same, counting only the worker's heart (online, heartbeat): online_since after a goodbye. */
+  heartSince: number | null;
 }
 
 /**
@@ -199,9 +212,10 @@ export function mergeWorkerEvents(
     keys: decodeFieldKeys(meta),
     offline: decodeOffline(meta),
     aliveSince: typeof meta['on'] === 'number' ? meta['on'] : null,
+    heartSince: typeof meta['oh'] === 'number' ? meta['oh'] : null,
   };
   for (const event of events) foldWorkerEvent(fold, event, opts);
-  next.merge_meta = encodeMeta(fold.keys, fold.offline, fold.aliveSince);
+  next.merge_meta = encodeMeta(fold.keys, fold.offline, fold.aliveSince, fold.heartSince);
   return next;
 }
 
@@ -214,6 +228,9 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
   }
   if (type === 'task-sent') {
     throw new Error('mergeWorkerEvent: task-sent comes from a client, not a worker');
+  }
+  if (!isWorkerEvent && isDerivedEvent(event)) {
+    throw new Error(`mergeWorkerEvent: ${type} is the collector's verdict (${event.source}), not a sign of the worker's life`);
   }
   const next = fold.next;
   if (next.hostname !== event.hostname) {
@@ -243,13 +260,14 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
       take(column, value);
     }
   }
-  // Derived events (source `collector:*`) name the broker the worker lives on in `broker_source`:
-  // the row keeps that, so it always says where the worker can be reached.
-  const brokerSource =
-    event.source.startsWith('collector:') && typeof payload['broker_source'] === 'string' ? payload['broker_source'] : event.source;
-  take('source', brokerSource);
+  // A derived event names the broker the worker lives on: the row keeps that, so it always says
+  // where the worker can be reached.
+  take('source', brokerSourceOf(event));
 
   const ts = event.timestamp;
+  // The worker says it runs no task (derived events carry no `active`).
+  if (isWorkerEvent && payload['active'] === 0 && !isDerivedEvent(event)) next.last_idle_at = maxOf(next.last_idle_at, ts);
+  if (type === 'worker-offline' && !isDerivedEvent(event)) next.last_goodbye_at = maxOf(next.last_goodbye_at, ts);
   if (type === 'worker-offline') {
     const offline = fold.offline;
     if (offline === null || compareOrderKeys(key, offline.key) > 0) {
@@ -261,13 +279,20 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
         if (fold.aliveSince === null || fold.aliveSince <= ts) {
           fold.aliveSince = next.last_seen_at !== null && next.last_seen_at > ts ? next.last_seen_at : null;
         }
+        if (fold.heartSince === null || fold.heartSince <= ts) {
+          fold.heartSince = next.last_heartbeat_at !== null && next.last_heartbeat_at > ts ? next.last_heartbeat_at : null;
+        }
       }
     }
   } else if (type === 'worker-online' || type === 'worker-heartbeat' || !isWorkerEvent) {
     if (isWorkerEvent) next.last_heartbeat_at = maxOf(next.last_heartbeat_at, ts);
+    if (type === 'worker-online') next.last_online_at = maxOf(next.last_online_at, ts);
     next.last_seen_at = maxOf(next.last_seen_at, ts);
     next.last_seen_received_at = maxOf(next.last_seen_received_at, event.received_at);
-    if (fold.offline === null || ts > fold.offline.key[0]) fold.aliveSince = fold.aliveSince === null ? ts : Math.min(fold.aliveSince, ts);
+    if (fold.offline === null || ts > fold.offline.key[0]) {
+      fold.aliveSince = fold.aliveSince === null ? ts : Math.min(fold.aliveSince, ts);
+      if (isWorkerEvent) fold.heartSince = fold.heartSince === null ? ts : Math.min(fold.heartSince, ts);
+    }
   }
 
   next.heartbeat_expires_at =
@@ -277,17 +302,30 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
 
   const offline = fold.offline;
   const offlineAt = offline === null ? null : offline.key[0];
-  const isOffline = offline !== null && offlineAt !== null && (next.last_seen_at === null || offlineAt >= next.last_seen_at);
+  const revival = offline === null ? null : revivalAt(next, offline.reason);
+  const isOffline = offline !== null && offlineAt !== null && (revival === null || offlineAt >= revival);
   next.status = isOffline ? 'offline' : 'online';
   next.offline_since = isOffline ? offlineAt : null;
   next.offline_reason = isOffline && offline !== null ? offline.reason : null;
-  next.online_since = isOffline ? null : (fold.aliveSince ?? next.last_seen_at);
+  const heartOnly = offline !== null && offline.reason !== OFFLINE_REASON_HEARTBEAT_TIMEOUT;
+  next.online_since = isOffline ? null : heartOnly ? (fold.heartSince ?? next.last_heartbeat_at) : (fold.aliveSince ?? next.last_seen_at);
 
   next.first_position = first ? event.position : Math.min(next.first_position, event.position);
   next.last_position = first ? event.position : Math.max(next.last_position, event.position);
 }
 
-function encodeMeta(keys: ReadonlyMap<string, OrderKey>, offline: OfflineMark | null, aliveSince: number | null): string {
+/**
+ * The newest sign of life that can outweigh an offline event of this reason. After the liveness
+ * policy's heartbeat timeout any sign of life does (the worker was only cut off). After the
+ * worker's own goodbye only its heart does (worker-online, worker-heartbeat): a warm shutdown says
+ * goodbye first and then reports the ends of the tasks it finishes, and a worker whose broker
+ * connection came back says worker-online again.
+ */
+function revivalAt(row: WorkerRow, reason: string): number | null {
+  return reason === OFFLINE_REASON_HEARTBEAT_TIMEOUT ? row.last_seen_at : row.last_heartbeat_at;
+}
+
+function encodeMeta(keys: ReadonlyMap<string, OrderKey>, offline: OfflineMark | null, aliveSince: number | null, heartSince: number | null): string {
   const all: OrderKey[] = [...keys.values()];
   if (offline !== null) all.push(offline.key);
   const { table, indexOf } = buildKeyTable(all);
@@ -299,5 +337,6 @@ function encodeMeta(keys: ReadonlyMap<string, OrderKey>, offline: OfflineMark | 
   const meta: Record<string, unknown> = { o: table, f };
   if (offline !== null) meta['x'] = [indexOf(offline.key), offline.reason];
   if (aliveSince !== null) meta['on'] = aliveSince;
+  if (heartSince !== null) meta['oh'] = heartSince;
   return JSON.stringify(meta);
 }

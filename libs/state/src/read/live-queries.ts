@@ -6,7 +6,7 @@
  * Writers serialise and positions become visible in commit order, so reading `position > last`
  * page after page never skips an event.
  */
-import { toStoredEvent, type StoredEvent } from '../stored-event';
+import { isDerivedEvent, toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database';
 import type { DB } from '../schema';
@@ -205,10 +205,18 @@ export class LiveQueries {
   }
 
   private async workerUpdates(events: readonly StoredEvent[], db: Kysely<DB>): Promise<RowUpdate<WorkerRecord>[]> {
-    const last = lastPositionBy(events, isWorkerEvent, (e) => e.hostname);
+    const last = lastPositionBy(events, changesWorkerRow, (e) => e.hostname);
     const rows = await this.workersByHostnames([...last.keys()], db);
     return updatesOf(last, rows);
   }
+}
+
+/**
+ * Events after which the worker named by `hostname` may read differently: its own events, and a
+ * derived task event (`task-lost`), which is no sign of its life but moves its task counts.
+ */
+function changesWorkerRow(e: StoredEvent): boolean {
+  return isWorkerEvent(e) || (isTaskEvent(e) && isDerivedEvent(e));
 }
 
 function lastPositionBy(events: readonly StoredEvent[], touches: (e: StoredEvent) => boolean, key: (e: StoredEvent) => string): Map<string, number> {

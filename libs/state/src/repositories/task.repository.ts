@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { DB, TasksTable } from '../schema';
 import type { PreparedStatements } from '../sqlite/prepared-statements';
 import { columnList, placeholders } from '../sqlite/sql-lists';
+import { STARTED } from '../projections/task-state';
 
 export type TaskRecord = Selectable<TasksTable>;
 
@@ -17,6 +18,25 @@ const TASK_COLUMNS = [
   'root_id', 'parent_id', 'revoked_terminated', 'revoked_signum', 'revoked_expired',
   'rejected_requeue', 'source', 'first_position', 'last_position', 'event_count', 'event_positions', 'merge_meta',
 ] as const satisfies readonly (keyof TasksTable)[];
+
+/**
+ * A task still STARTED on a worker that went offline after the task started, or has said since
+ * that it runs no task: the lost-task policy's candidates, with what it needs to judge them.
+ */
+export interface StrandedTask {
+  uuid: string;
+  /** The worker the task started on (its hostname). */
+  worker: string;
+  started_at: number;
+  /** The broker the task's events came from. */
+  source: string | null;
+  worker_status: string;
+  worker_offline_since: number | null;
+  worker_offline_reason: string | null;
+  worker_last_online_at: number | null;
+  worker_last_idle_at: number | null;
+  worker_last_goodbye_at: number | null;
+}
 
 /** A projected row and what it was before this batch (undefined: a new task). */
 export interface TaskChange {
@@ -80,6 +100,42 @@ export class TaskRepository {
         )
         .execute();
     }
+  }
+
+  /**
+   * Tasks STARTED on a worker that has since gone offline (at or after the start) or reported that
+   * it runs no task (`last_idle_at` after the start: e.g. killed and restarted before its
+   * heartbeats were missed), by uuid, at most `limit`. Read through the `tasks_state` index:
+   * STARTED tasks are the ones running now.
+   */
+  async findStranded(db: Kysely<DB>, limit: number): Promise<StrandedTask[]> {
+    const rows = await db
+      .selectFrom('tasks as t')
+      .innerJoin('workers as w', 'w.hostname', 't.worker')
+      .select([
+        't.uuid',
+        't.worker',
+        't.started_at',
+        't.source',
+        'w.status as worker_status',
+        'w.offline_since as worker_offline_since',
+        'w.offline_reason as worker_offline_reason',
+        'w.last_online_at as worker_last_online_at',
+        'w.last_idle_at as worker_last_idle_at',
+        'w.last_goodbye_at as worker_last_goodbye_at',
+      ])
+      .where('t.state', '=', STARTED)
+      .where('t.started_at', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('w.status', '=', 'offline'), eb('t.started_at', '<=', eb.ref('w.offline_since'))]),
+          eb('w.last_idle_at', '>', eb.ref('t.started_at')),
+        ]),
+      )
+      .orderBy('t.uuid')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...r, worker: r.worker as string, started_at: r.started_at as number }));
   }
 
   async deleteAll(db: Kysely<DB>): Promise<void> {

@@ -26,6 +26,8 @@ async function serve(store: EventStore, request: WriterRequest): Promise<unknown
       return store.sourceCheckpoint(request.source);
     case 'expiredWorkers':
       return store.expiredWorkers(request.now);
+    case 'strandedTasks':
+      return store.strandedTasks(request.limit);
     case 'sizeBytes':
       return store.sizeBytes();
     case 'close':

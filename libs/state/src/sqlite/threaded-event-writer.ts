@@ -17,6 +17,7 @@ import { sqlitePath } from '../database';
 import type { AppendInput, AppendReceipt, EventWriter } from '../event-writer';
 import type { SourceCheckpoint } from '../repositories/checkpoint.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
+import type { StrandedTask } from '../repositories/task.repository';
 import { compiledThreadEntry } from './thread-entry';
 import {
   fromWireError, isNotice, toWireEvents,
@@ -87,6 +88,10 @@ export class ThreadedEventWriter implements EventWriter {
 
   async expiredWorkers(now: number): Promise<WorkerRecord[]> {
     return (await this.request({ op: 'expiredWorkers', now })) as WorkerRecord[];
+  }
+
+  async strandedTasks(limit: number): Promise<StrandedTask[]> {
+    return (await this.request({ op: 'strandedTasks', limit })) as StrandedTask[];
   }
 
   /**
