@@ -1,6 +1,6 @@
 /**
  * The collector process: broker sources → ingest pipeline (append + project in one transaction,
- * then ack) → event store; the liveness policy and gap recording as derived events; HTTP probes
+ * then ack) → event store; the liveness and lost-task policies and gap recording as derived events; HTTP probes
  * and metrics. `stop()` is the graceful shutdown: stop deliveries, commit and ack what arrived,
  * close.
  */
@@ -15,6 +15,7 @@ import { createEventSources } from './event-sources';
 import { CollectorHttpServer, type ReadinessCheck } from './http-server';
 import { IngestPipeline } from './ingest-pipeline';
 import { LivenessPolicy } from './liveness-policy';
+import { LostTaskPolicy } from './lost-task-policy';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import { CollectorMetrics } from './metrics';
 
@@ -35,6 +36,7 @@ export class Collector {
   private readonly sources: EventSource[];
   private readonly pipeline: IngestPipeline;
   private readonly liveness: LivenessPolicy;
+  private readonly lostTasks: LostTaskPolicy | null;
   private readonly http: CollectorHttpServer;
   private readonly backlogs = new Map<string, number | null>();
   private readonly clockDrift = new ClockDriftMonitor();
@@ -69,6 +71,19 @@ export class Collector {
       logger,
       config.liveness,
     );
+    this.lostTasks = config.lostTasks.enabled
+      ? new LostTaskPolicy(
+          store,
+          {
+            isBehind: () => this.isBehind(),
+            appendDerived: (events) => this.pipeline.appendDerived(events),
+            commitReceived: () => this.pipeline.commitReceived(),
+          },
+          this.metrics,
+          logger,
+          { checkIntervalMs: config.liveness.checkIntervalMs, graceSeconds: config.lostTasks.graceSeconds, drainSeconds: config.lostTasks.drainSeconds },
+        )
+      : null;
     this.http = new CollectorHttpServer({ readiness: () => this.readiness(), metrics: () => this.renderMetrics() });
   }
 
@@ -103,6 +118,7 @@ export class Collector {
       });
     }
     this.liveness.start();
+    this.lostTasks?.start();
     this.backlogTimer = setInterval(() => void this.pollBacklogs(), BACKLOG_POLL_MS);
     this.logger.info(
       {
@@ -125,10 +141,10 @@ export class Collector {
     if (this.backlogTimer) clearInterval(this.backlogTimer);
     // Deliveries stop first, even while a liveness check waits for a commit that keeps failing;
     // the policy judges nobody once stop() is called, so paused sources cannot look like dead workers.
-    const livenessStopped = this.liveness.stop();
+    const policiesStopped = Promise.all([this.liveness.stop(), this.lostTasks?.stop()]);
     await Promise.all(this.sources.map((s) => s.pause().catch(() => undefined)));
     await this.pipeline.close();
-    await livenessStopped;
+    await policiesStopped;
     await Promise.all(this.sources.map((s) => s.stop().catch(() => undefined)));
     await this.http.close();
     await this.store.close();

@@ -20,6 +20,16 @@ describe('collector configuration', () => {
     expect(config.decode.maxBodyBytes).toBe(1024 * 1024);
     expect(config.liveness).toEqual({ expiryFactor: 2, defaultFreq: 2, checkIntervalMs: 1000 });
     expect(config.redis).toEqual({ globalKeyprefix: '', fanoutPrefix: true, fanoutPatterns: true, wakeWorkers: true });
+    expect(config.lostTasks).toEqual({ enabled: true, graceSeconds: 10, drainSeconds: 300 });
+  });
+
+  it('turns the lost-task policy off or sets its grace, and names a bad value', () => {
+    expect(loadConfig({ CM_LOST_TASKS: 'false' }).lostTasks.enabled).toBe(false);
+    expect(loadConfig({}, { 'lost-tasks': 'off' }).lostTasks.enabled).toBe(false);
+    expect(loadConfig({ CM_LOST_TASK_GRACE_SECONDS: '0.5' }).lostTasks.graceSeconds).toBe(0.5);
+    expect(loadConfig({}, { 'lost-task-drain-seconds': '3600' }).lostTasks.drainSeconds).toBe(3600);
+    expect(problems({ CM_LOST_TASKS: 'sometimes' })[0]).toBe('CM_LOST_TASKS / --lost-tasks must be true or false, got "sometimes"');
+    expect(problems({ CM_LOST_TASK_GRACE_SECONDS: '-1' })[0]).toMatch(/^CM_LOST_TASK_GRACE_SECONDS \/ --lost-task-grace-seconds must be/);
   });
 
   it("reads kombu's fanout_prefix as a boolean word in any spelling, else as a prefix of your own", () => {

@@ -25,6 +25,8 @@ export interface CollectorConfig {
   decode: { maxBodyBytes: number; maxRawBytes: number; maxFutureSkewSeconds: number; minTimestamp: number };
   batch: { maxEvents: number; maxDelayMs: number; maxPendingEvents: number };
   liveness: { expiryFactor: number; defaultFreq: number; checkIntervalMs: number };
+  /** The lost-task policy: whether it runs (every liveness.checkIntervalMs), and how long verdicts must hold. */
+  lostTasks: { enabled: boolean; graceSeconds: number; drainSeconds: number };
   ready: { maxLagSeconds: number; maxBacklog: number };
   shutdownTimeoutMs: number;
 }
@@ -69,7 +71,10 @@ export const SETTINGS = {
   batchMaxDelayMs: { env: 'CM_BATCH_MAX_DELAY_MS', flag: 'batch-max-delay-ms', default: '20', help: 'longest wait of an event before its partial batch is committed (live latency)' },
   heartbeatExpiryFactor: { env: 'CM_HEARTBEAT_EXPIRY_FACTOR', flag: 'heartbeat-expiry-factor', default: '2', help: 'worker offline after freq × this without a sign of life' },
   defaultHeartbeatFreq: { env: 'CM_DEFAULT_HEARTBEAT_FREQ', flag: 'default-heartbeat-freq', default: '2', help: 'heartbeat interval assumed until a worker reports its own' },
-  livenessIntervalMs: { env: 'CM_LIVENESS_INTERVAL_MS', flag: 'liveness-interval-ms', default: '1000', help: 'how often expired workers are looked for' },
+  livenessIntervalMs: { env: 'CM_LIVENESS_INTERVAL_MS', flag: 'liveness-interval-ms', default: '1000', help: 'how often expired workers and lost tasks are looked for' },
+  lostTasks: { env: 'CM_LOST_TASKS', flag: 'lost-tasks', default: 'true', help: 'declare LOST the tasks STARTED on a worker that went offline, or reported running no task, before reporting their end (true or false)' },
+  lostTaskGraceSeconds: { env: 'CM_LOST_TASK_GRACE_SECONDS', flag: 'lost-task-grace-seconds', default: '10', help: 'how long the evidence must stand before a task is declared lost (a reconnecting worker goes offline and online again)' },
+  lostTaskDrainSeconds: { env: 'CM_LOST_TASK_DRAIN_SECONDS', flag: 'lost-task-drain-seconds', default: '300', help: 'how long a task still running when its worker said goodbye (a warm shutdown finishes it) may take before it is declared lost' },
   readyMaxLagSeconds: { env: 'CM_READY_MAX_LAG_SECONDS', flag: 'ready-max-lag-seconds', default: '30', help: '/readyz fails when uncommitted events are older than this' },
   readyMaxBacklog: { env: 'CM_READY_MAX_BACKLOG', flag: 'ready-max-backlog', default: '100000', help: '/readyz fails when the RabbitMQ queue holds more messages' },
   shutdownTimeoutMs: { env: 'CM_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', default: '15000', help: 'longest graceful shutdown before exiting anyway' },
@@ -193,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
       defaultFreq: num('defaultHeartbeatFreq', 0.1),
       checkIntervalMs: int('livenessIntervalMs', 100, 600_000),
     },
+    lostTasks: { enabled: bool('lostTasks'), graceSeconds: num('lostTaskGraceSeconds', 0), drainSeconds: num('lostTaskDrainSeconds', 0) },
     ready: { maxLagSeconds: num('readyMaxLagSeconds', 1), maxBacklog: int('readyMaxBacklog', 0) },
     shutdownTimeoutMs: int('shutdownTimeoutMs', 100, 3_600_000),
   };

@@ -9,6 +9,7 @@
 import type { EventWriter, WorkerRecord } from '../../../libs/state/src';
 import type { SourceStatus } from '../../../libs/broker/src';
 import { heartbeatTimeoutEvent } from './derived-events';
+import { PeriodicCheck } from './periodic-check';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import type { CollectorMetrics } from './metrics';
 
@@ -28,10 +29,7 @@ export interface LivenessPolicyOptions {
 }
 
 export class LivenessPolicy {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  /** Set by stop(): no worker is judged from then on, by a check in progress either. */
-  private stopped = false;
+  private readonly periodic: PeriodicCheck;
 
   constructor(
     private readonly store: Pick<EventWriter, 'expiredWorkers'>,
@@ -39,24 +37,25 @@ export class LivenessPolicy {
     private readonly metrics: CollectorMetrics,
     private readonly logger: AppLogger,
     private readonly options: LivenessPolicyOptions,
-  ) {}
+  ) {
+    this.periodic = new PeriodicCheck(options.checkIntervalMs, () => this.check());
+  }
+
+  /** Set by stop(): no worker is judged from then on, by a check in progress either. */
+  private get stopped(): boolean {
+    return this.periodic.stopped;
+  }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.check().then(() => undefined).finally(() => (this.running = null));
-    }, this.options.checkIntervalMs);
+    this.periodic.start();
   }
 
   /**
    * Judges nobody from the call on (a check waiting for its commit or its reads included; a verdict
    * already being appended is kept) and resolves when the check in progress, if any, has ended.
    */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** The expired workers the collector can see: their source connected for a whole expiry window of theirs. */

@@ -111,6 +111,13 @@ export class CollectorMetrics {
     registers: [this.registry],
   });
 
+  readonly tasksDeclaredLost = new Counter({
+    name: 'celery_monitor_tasks_declared_lost_total',
+    help: 'Tasks declared lost by the collector: STARTED on a worker that restarted, went offline or stopped sending heartbeats',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly databaseSizeBytes = new Gauge({
     name: 'celery_monitor_database_size_bytes',
     help: 'Size of the database (SQLite file + WAL, or pg_database_size)',
