@@ -75,7 +75,7 @@ export class LiveResolver {
   @Subscription(() => WorkerUpdateModel, {
     name: 'workerUpdated',
     description:
-      'Workers as they change (heartbeats, online/offline, task events they run): the worker row after the newest event that changed it, ' +
+      'Workers as they change (heartbeats, online/offline, task events they run, a task of theirs declared lost): the worker row after the newest event that changed it, ' +
       'at most one update per worker per poll of the log; the filter (status, source, hostname glob) applies to that row. ' +
       'While catching up from afterPosition, and when one commit holds more than a page of the log, a row may already show later events. ' +
       RESUME,

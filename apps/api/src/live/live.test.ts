@@ -4,7 +4,7 @@
  * reads on another, as the API process does.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventStore, LiveQueries, openDatabase, type Database, type NewEvent } from '../../../../libs/state/src';
+import { EventStore, LiveQueries, newEvent, openDatabase, type Database, type NewEvent } from '../../../../libs/state/src';
 import { event, heartbeat, successfulTask, T0 } from '../../../../test/support/event-factory';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/test-databases';
 import { ApiMetrics } from '../api-metrics';
@@ -378,6 +378,22 @@ describe('live subscriptions over the log tail (SQLite)', () => {
       [positions[5], 'celery@web-2', 'online'],
     ]);
     expect(updates[1]!.worker.taskCounts).toEqual([{ state: 'SUCCESS', count: 1 }]);
+  });
+
+  it("worker updates: the collector's task-lost verdict moves the offline worker's task counts, and is sent", async () => {
+    await tailer.start();
+    const sub = hub.subscribe(workerUpdatesFeed(queries, { hostname: 'celery@dead' }));
+    const started = await append([
+      event({ type: 'task-received', hostname: 'celery@dead', uuid: 'cut', name: 'app.long', timestamp: T0, clock: 1 }),
+      event({ type: 'task-started', hostname: 'celery@dead', uuid: 'cut', timestamp: T0 + 1, clock: 2 }),
+      event({ type: 'worker-offline', hostname: 'celery@dead', timestamp: T0 + 5, clock: 3 }),
+    ]);
+    expect((await take(sub, 1)).map((u) => [u.position, u.worker.status, u.worker.taskCounts])).toEqual([
+      [started[2], 'offline', [{ state: 'STARTED', count: 1 }]],
+    ]);
+    const fields = { type: 'task-lost', uuid: 'cut', hostname: 'celery@dead', timestamp: T0 + 5, reason: 'worker-offline', started_at: T0 + 1, broker_source: 'rabbitmq' };
+    const [lost] = await append([newEvent('collector:lost-tasks', T0 + 6, { type: 'task-lost', hostname: 'celery@dead', timestamp: T0 + 5, clock: null, uuid: 'cut', fields })]);
+    expect((await take(sub, 1)).map((u) => [u.position, u.worker.status, u.worker.taskCounts])).toEqual([[lost, 'offline', [{ state: 'LOST', count: 1 }]]]);
   });
 
   it('task updates catch up from afterPosition, then go live', async () => {

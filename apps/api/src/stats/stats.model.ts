@@ -17,7 +17,7 @@ export class Percentiles {
 
 @ObjectType({ description: 'How many of the selected tasks are in a state now.' })
 export class TaskStateCount {
-  @Field(() => String, { description: 'PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED, REJECTED, or a custom state' }) state!: string;
+  @Field(() => String, { description: 'PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED, REJECTED, LOST (declared by the collector: its worker restarted or went offline while it ran), or a custom state' }) state!: string;
   @Field(() => Int) count!: number;
 }
 

@@ -5,7 +5,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 export class TaskModel {
   @Field(() => ID) uuid!: string;
   @Field(() => String, { nullable: true }) name!: string | null;
-  @Field(() => String, { description: 'PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED, REJECTED, or a custom state' }) state!: string;
+  @Field(() => String, { description: 'PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED, REJECTED, LOST (declared by the collector: its worker restarted or went offline while it ran), or a custom state' }) state!: string;
   @Field(() => Date, { nullable: true, description: 'When the current state began' }) stateAt!: Date | null;
   @Field(() => Date, { nullable: true }) sentAt!: Date | null;
   @Field(() => Date, { nullable: true }) receivedAt!: Date | null;

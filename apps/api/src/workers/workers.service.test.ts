@@ -62,6 +62,9 @@ describe.each(DIALECTS)('WorkersService over WorkerQueries on %s', (dialect) => 
     expect(await hostnames({})).toEqual(await hostnames());
     const web2 = (await service.list()).find((w) => w.hostname === 'celery@web-2');
     expect(web2).toMatchObject({ source: 'redis', status: WorkerStatus.OFFLINE, offlineReason: 'worker-offline', swIdent: 'py-celery' });
+    // web-2 is the second worker: online at T0 + 1, its heartbeat a second later.
+    expect(web2?.lastOnlineAt).toEqual(new Date((T0 + 1) * 1000));
+    expect(web2?.lastHeartbeatAt).toEqual(new Date((T0 + 2) * 1000));
   });
 
   it('filters by status and by source; every given criterion must hold', async () => {
