@@ -49,7 +49,7 @@ class GatedWriter implements EventWriter {
   probeWritable = () => this.store.probeWritable();
   sourceCheckpoint = (source: string) => this.store.sourceCheckpoint(source);
   expiredWorkers = (now: number) => this.store.expiredWorkers(now);
-  strandedTasks = (limit: number) => this.store.strandedTasks(limit);
+  strandedTasks = (limit: number, afterUuid?: string | null) => this.store.strandedTasks(limit, afterUuid);
   sizeBytes = () => this.store.sizeBytes();
   close = () => this.store.close();
 }

@@ -13,8 +13,8 @@
  * - nothing is judged while the collector is behind, or once stopped;
  * - a task redelivered after the verdict takes the state of its new attempt;
  * - verdicts are idempotent (a second check; a twin collector's identical verdict is stored once),
- *   a check judges at most LOST_TASKS_PER_CHECK tasks (the next check takes the rest), and a
- *   rebuild gives the same rows.
+ *   stranded tasks are read page after page (tasks waiting out a drain keep no others waiting),
+ *   and a rebuild gives the same rows.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore, type EventWriter, type NewEvent, type StoredEvent } from '../../../libs/state/src';
@@ -25,7 +25,7 @@ import { createTestDatabase, DIALECTS, type TestDatabase } from '../../../test/s
 import type { CeleryEvent, EventDelivery } from '../../../libs/broker/src';
 import { LIVENESS_SOURCE, LOST_TASKS_SOURCE, lostTaskVerdict, taskLostEvent } from './derived-events';
 import { IngestPipeline } from './ingest-pipeline';
-import { LOST_TASKS_PER_CHECK, LostTaskPolicy } from './lost-task-policy';
+import { LOST_TASKS_PER_PAGE, LostTaskPolicy } from './lost-task-policy';
 import { CollectorMetrics } from './metrics';
 
 const T = Math.floor(Date.now() / 1000) - 600;
@@ -196,6 +196,17 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     expect(await store.task('cut')).toMatchObject({ state: 'LOST', state_at: T + 10 });
   });
 
+  it("a verdict stands for one attempt: a task redelivered and cut off again gets its new attempt's verdict", async () => {
+    await commit(online(W1, T), received('t-9', W1, T + 1), started('t-9', W1, T + 2), timedOut(W1, T + 10));
+    expect(await policy.check(T + 11)).toEqual([]); // found on W1
+    // Before the next check, the message is redelivered (acks_late) to W2, which dies too.
+    await commit(online(W2, T), received('t-9', W2, T + 12), started('t-9', W2, T + 13), timedOut(W2, T + 16));
+    expect(await policy.check(T + 11 + GRACE)).toEqual([]); // W2's verdict is new: its grace starts now
+    expect(await policy.check(T + 11 + 2 * GRACE)).toEqual(['t-9']);
+    expect(await store.task('t-9')).toMatchObject({ state: 'LOST', state_at: T + 16, worker: W2 });
+    expect((await verdicts()).map((e) => [e.hostname, e.timestamp])).toEqual([[W2, T + 16]]);
+  });
+
   it('leaves alone tasks that ended, tasks that never started, and tasks of live workers', async () => {
     await commit(
       online(W1, T),
@@ -291,24 +302,22 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     expect([w1, w2]).toEqual([{}, { SUCCESS: 1 }]);
   });
 
-  it('is idempotent across twin collectors, judges every stranded task over several checks, and a rebuild gives the same rows', async () => {
-    const count = LOST_TASKS_PER_CHECK + 5;
+  it('reads stranded tasks page after page: one check judges them all, a twin collector stores the same verdicts once, a rebuild gives the same rows', async () => {
+    const count = LOST_TASKS_PER_PAGE + 5;
     const events: NewEvent[] = [online(W1, T)];
     for (let i = 0; i < count; i++) events.push(received(`m-${i}`, W1, T + 1), started(`m-${i}`, W1, T + 2));
-    events.push(goodbye(W1, T + 10));
+    events.push(goodbye(W1, T + 10, 0));
     await commit(...events);
 
     // A twin collector (on the same Postgres) reads the same stranded tasks and derives the same
     // verdicts a little later: they are the same events, stored once.
     policy = newPolicy(0, 0);
-    const seenByTwin = await store.strandedTasks(LOST_TASKS_PER_CHECK);
-    expect(await policy.check(T + 11)).toHaveLength(LOST_TASKS_PER_CHECK);
+    const seenByTwin = await store.strandedTasks(LOST_TASKS_PER_PAGE);
+    expect(await policy.check(T + 11)).toHaveLength(count);
     const twin = await store.append({ events: seenByTwin.map((t) => taskLostEvent(t, lostTaskVerdict(t)!, T + 11.5)), rejected: [] });
-    expect([twin.stored.length, twin.duplicates]).toEqual([0, LOST_TASKS_PER_CHECK]);
-    expect(await verdicts()).toHaveLength(LOST_TASKS_PER_CHECK);
-    expect(await policy.check(T + 12)).toHaveLength(5);
+    expect([twin.stored.length, twin.duplicates]).toEqual([0, LOST_TASKS_PER_PAGE]);
     expect(await verdicts()).toHaveLength(count);
-    expect(await policy.check(T + 13)).toEqual([]);
+    expect(await policy.check(T + 12)).toEqual([]);
     expect(JSON.parse((await store.worker(W1))!.task_counts)).toEqual({ LOST: count });
 
     const tasks = await store.allTasks();
@@ -316,5 +325,16 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     await store.rebuildProjections();
     expect(await store.allTasks()).toEqual(tasks);
     expect(await store.allWorkers()).toEqual(workers);
+  });
+
+  it('tasks waiting out a drain window keep no others from being judged', async () => {
+    // A page of tasks (first by uuid) on a worker in its warm shutdown; a few on a killed worker.
+    const events: NewEvent[] = [online(W1, T), online(W2, T)];
+    for (let i = 0; i < LOST_TASKS_PER_PAGE; i++) events.push(received(`a-${i}`, W1, T + 1), started(`a-${i}`, W1, T + 2));
+    for (let i = 0; i < 3; i++) events.push(received(`z-${i}`, W2, T + 1), started(`z-${i}`, W2, T + 2));
+    events.push(goodbye(W1, T + 10, LOST_TASKS_PER_PAGE), timedOut(W2, T + 10));
+    await commit(...events);
+    expect(await checkOverGrace(T + 11)).toEqual(['z-0', 'z-1', 'z-2']);
+    expect(await policy.check(T + 11 + DRAIN)).toHaveLength(LOST_TASKS_PER_PAGE);
   });
 });

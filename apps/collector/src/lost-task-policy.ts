@@ -15,15 +15,20 @@
  * a worker killed during its shutdown leaves the task without an end. Like the liveness policy, it judges only when the collector is not behind, and
  * commits what was received before judging: a task-succeeded waiting for its batch must win.
  */
-import type { EventWriter } from '../../../libs/state/src';
+import type { EventWriter, StrandedTask } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
 import { lostTaskVerdict, taskLostEvent, type LostTaskVerdict, type TaskLostReason } from './derived-events';
 import type { LivenessView } from './liveness-policy';
 import type { CollectorMetrics } from './metrics';
 import { PeriodicCheck } from './periodic-check';
 
-/** Tasks read per check at most: the rest wait for later checks. */
-export const LOST_TASKS_PER_CHECK = 1000;
+/** Tasks read per page. */
+export const LOST_TASKS_PER_PAGE = 1000;
+/**
+ * Tasks read per check at most (pages of LOST_TASKS_PER_PAGE): the rest wait for later checks. More
+ * than a page, so that tasks waiting out a drain window do not keep the others from being read.
+ */
+export const LOST_TASKS_PER_CHECK = 10 * LOST_TASKS_PER_PAGE;
 
 /** Task ids named in one log line at most. */
 const UUIDS_LOGGED = 20;
@@ -78,10 +83,11 @@ export class LostTaskPolicy {
       await this.view.commitReceived();
       if (this.periodic.stopped) return [];
       const found = new Map<string, { since: number; verdict: LostTaskVerdict }>();
-      const due = (await this.store.strandedTasks(LOST_TASKS_PER_CHECK)).flatMap((task) => {
+      const due = (await this.readStranded()).flatMap((task) => {
         const current = lostTaskVerdict(task);
         if (current === null) return [];
-        const key = `${task.uuid}\0${current.reason}\0${current.wait}`;
+        // The same task, attempt (its worker and start) and kind of verdict: the verdict first found stands.
+        const key = `${task.uuid}\0${task.worker}\0${task.started_at}\0${current.reason}\0${current.wait}`;
         const first = this.firstFound.get(key) ?? { since: now, verdict: current };
         found.set(key, first);
         const wait = first.verdict.wait === 'drain' ? this.options.drainSeconds : this.options.graceSeconds;
@@ -99,6 +105,19 @@ export class LostTaskPolicy {
       this.logger.error({ err: error }, 'lost-task check failed; will retry at the next interval');
       return [];
     }
+  }
+
+  /** Up to LOST_TASKS_PER_CHECK stranded tasks, by uuid, page after page. */
+  private async readStranded(): Promise<StrandedTask[]> {
+    const tasks: StrandedTask[] = [];
+    let after: string | null = null;
+    while (tasks.length < LOST_TASKS_PER_CHECK) {
+      const page = await this.store.strandedTasks(LOST_TASKS_PER_PAGE, after);
+      tasks.push(...page);
+      if (page.length < LOST_TASKS_PER_PAGE) break;
+      after = page[page.length - 1]!.uuid;
+    }
+    return tasks;
   }
 
   /** Counts the verdicts and logs one line per worker and verdict. */

@@ -118,8 +118,8 @@ export class EventStore implements EventWriter {
     return this.workers.findExpired(this.database.db, now);
   }
 
-  async strandedTasks(limit: number): Promise<StrandedTask[]> {
-    return this.tasks.findStranded(this.database.db, limit);
+  async strandedTasks(limit: number, afterUuid: string | null = null): Promise<StrandedTask[]> {
+    return this.tasks.findStranded(this.database.db, limit, afterUuid);
   }
 
   async sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined> {

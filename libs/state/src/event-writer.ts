@@ -37,8 +37,11 @@ export interface EventWriter {
   sourceCheckpoint(source: string): Promise<SourceCheckpoint | undefined>;
   /** Online workers whose heartbeat expiry has passed at `now`. */
   expiredWorkers(now: number): Promise<WorkerRecord[]>;
-  /** Tasks still STARTED on a worker that went offline or restarted since (TaskRepository.findStranded), at most `limit`. */
-  strandedTasks(limit: number): Promise<StrandedTask[]>;
+  /**
+   * Tasks still STARTED on a worker that went offline or reported running no task since
+   * (TaskRepository.findStranded), by uuid after `afterUuid` (a page's last), at most `limit`.
+   */
+  strandedTasks(limit: number, afterUuid?: string | null): Promise<StrandedTask[]>;
   /** Database size on disk (SQLite: file + WAL), bytes. */
   sizeBytes(): Promise<number>;
   close(): Promise<void>;

@@ -105,11 +105,11 @@ export class TaskRepository {
   /**
    * Tasks STARTED on a worker that has since gone offline (at or after the start) or reported that
    * it runs no task (`last_idle_at` after the start: e.g. killed and restarted before its
-   * heartbeats were missed), by uuid, at most `limit`. Read through the `tasks_state` index:
-   * STARTED tasks are the ones running now.
+   * heartbeats were missed), by uuid, after `afterUuid` when given (keyset paging), at most
+   * `limit`. Read through the `tasks_state` index: STARTED tasks are the ones running now.
    */
-  async findStranded(db: Kysely<DB>, limit: number): Promise<StrandedTask[]> {
-    const rows = await db
+  async findStranded(db: Kysely<DB>, limit: number, afterUuid: string | null = null): Promise<StrandedTask[]> {
+    let query = db
       .selectFrom('tasks as t')
       .innerJoin('workers as w', 'w.hostname', 't.worker')
       .select([
@@ -131,10 +131,9 @@ export class TaskRepository {
           eb.and([eb('w.status', '=', 'offline'), eb('t.started_at', '<=', eb.ref('w.offline_since'))]),
           eb('w.last_idle_at', '>', eb.ref('t.started_at')),
         ]),
-      )
-      .orderBy('t.uuid')
-      .limit(limit)
-      .execute();
+      );
+    if (afterUuid !== null) query = query.where('t.uuid', '>', afterUuid);
+    const rows = await query.orderBy('t.uuid').limit(limit).execute();
     return rows.map((r) => ({ ...r, worker: r.worker as string, started_at: r.started_at as number }));
   }
 

@@ -27,7 +27,7 @@ async function serve(store: EventStore, request: WriterRequest): Promise<unknown
     case 'expiredWorkers':
       return store.expiredWorkers(request.now);
     case 'strandedTasks':
-      return store.strandedTasks(request.limit);
+      return store.strandedTasks(request.limit, request.afterUuid);
     case 'sizeBytes':
       return store.sizeBytes();
     case 'close':

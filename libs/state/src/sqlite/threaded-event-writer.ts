@@ -90,8 +90,8 @@ export class ThreadedEventWriter implements EventWriter {
     return (await this.request({ op: 'expiredWorkers', now })) as WorkerRecord[];
   }
 
-  async strandedTasks(limit: number): Promise<StrandedTask[]> {
-    return (await this.request({ op: 'strandedTasks', limit })) as StrandedTask[];
+  async strandedTasks(limit: number, afterUuid: string | null = null): Promise<StrandedTask[]> {
+    return (await this.request({ op: 'strandedTasks', limit, afterUuid })) as StrandedTask[];
   }
 
   /**

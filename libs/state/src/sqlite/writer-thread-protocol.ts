@@ -24,7 +24,7 @@ export type WriterRequest =
   | { id: number; op: 'probeWritable' }
   | { id: number; op: 'sourceCheckpoint'; source: string }
   | { id: number; op: 'expiredWorkers'; now: number }
-  | { id: number; op: 'strandedTasks'; limit: number }
+  | { id: number; op: 'strandedTasks'; limit: number; afterUuid: string | null }
   | { id: number; op: 'sizeBytes' }
   | { id: number; op: 'close' };
 
