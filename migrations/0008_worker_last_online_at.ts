@@ -9,8 +9,9 @@
  * - `last_goodbye_at`: the newest worker-offline from the worker itself. A warm shutdown says
  *   goodbye first and then finishes its running tasks, reporting their ends.
  *
- * The backfill reads the log once for each column (one scan grouped by hostname). This file is
- * frozen once released.
+ * The backfill reads the log once (one scan grouped by hostname). The worker status rule changed
+ * with these columns (after its own goodbye only a worker's heart brings it back online): existing
+ * rows follow it from their next event, or at once after `rebuild`. This file is frozen once released.
  */
 import { sql, type Kysely } from 'kysely';
 import { columnTypes, dialectOf } from '../libs/state/src/dialect';
@@ -18,24 +19,24 @@ import { columnTypes, dialectOf } from '../libs/state/src/dialect';
 export async function up(db: Kysely<any>): Promise<void> {
   const postgres = dialectOf(db) === 'postgres';
   const t = columnTypes(dialectOf(db));
-  await db.schema.alterTable('workers').addColumn('last_online_at', t.double).execute();
-  await db.schema.alterTable('workers').addColumn('last_idle_at', t.double).execute();
-  await db.schema.alterTable('workers').addColumn('last_goodbye_at', t.double).execute();
-  const ownReport = "substr(source, 1, 10) <> 'collector:'";
-  await backfill(db, 'last_online_at', "type = 'worker-online'");
-  await backfill(db, 'last_goodbye_at', `type = 'worker-offline' and ${ownReport}`);
-  // `active` a number equal to 0 (not false, not a string), as the projection reads it; derived
-  // events carry no `active`.
+  for (const column of ['last_online_at', 'last_idle_at', 'last_goodbye_at']) {
+    await db.schema.alterTable('workers').addColumn(column, t.double).execute();
+  }
+  const own = "substr(source, 1, 10) <> 'collector:'";
+  // `active` a number equal to 0 (not false, not a string), as the projection reads it.
   const idle = postgres
     ? "jsonb_typeof(payload::jsonb -> 'active') = 'number' and (payload::jsonb ->> 'active')::numeric = 0"
     : "json_type(payload, '$.active') in ('integer', 'real') and json_extract(payload, '$.active') = 0";
-  await backfill(db, 'last_idle_at', `type in ('worker-online', 'worker-heartbeat', 'worker-offline') and ${ownReport} and ${idle}`);
-}
-
-async function backfill(db: Kysely<any>, column: string, where: string): Promise<void> {
+  // One scan of the log for the three columns.
   await sql
     .raw(
-      `update workers set ${column} = found.at from (select hostname, max(timestamp) as at from events where ${where} group by hostname) as found where found.hostname = workers.hostname`,
+      `update workers set last_online_at = found.online, last_idle_at = found.idle, last_goodbye_at = found.goodbye from (` +
+        `select hostname, ` +
+        `max(case when type = 'worker-online' then timestamp end) as online, ` +
+        `max(case when ${own} and ${idle} then timestamp end) as idle, ` +
+        `max(case when type = 'worker-offline' and ${own} then timestamp end) as goodbye ` +
+        `from events where type in ('worker-online', 'worker-heartbeat', 'worker-offline') group by hostname` +
+        `) as found where found.hostname = workers.hostname`,
     )
     .execute(db);
 }

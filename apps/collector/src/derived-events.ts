@@ -46,9 +46,10 @@ export const LOST_TASKS_SOURCE = 'collector:lost-tasks';
 
 /**
  * Why a task was declared lost: its worker reported running no task since the task started (after
- * starting again: `worker-restarted`; in its goodbye: `worker-offline`; else `worker-idle`, the
- * task's end never reached us), or went offline without saying so (`heartbeat-timeout`), or said
- * goodbye while the task ran and never reported its end (`worker-offline`, after the drain window).
+ * starting again, or reconnecting to its broker, since the task started: `worker-restarted`; in
+ * its goodbye: `worker-offline`; else `worker-idle`, the task's end never reached us), or went
+ * offline without saying so (`heartbeat-timeout`), or said goodbye while the task ran and never
+ * reported its end (`worker-offline`, after the drain window).
  */
 export type TaskLostReason = 'worker-restarted' | 'worker-idle' | 'worker-offline' | 'heartbeat-timeout';
 
@@ -69,10 +70,10 @@ export interface LostTaskVerdict {
  * - the worker's newest report of running no task (`active` 0), when after the start: at the
  *   worker's newest start if that is after the task's too, else at that report (which moves on
  *   with each idle heartbeat: the policy keeps the verdict it found first);
- * - else, the worker being offline since the start: by its own goodbye or a goodbye since the start
- *   followed by a heartbeat timeout (a warm shutdown: its late task ends revive it and the liveness
- *   policy then times it out), to be waited out as a drain; by a heartbeat timeout alone (killed,
- *   cut off), after the grace.
+ * - else, the worker being offline since the start: after a goodbye of its own since the start with
+ *   no heartbeat after it (a warm shutdown, which finishes its tasks after the goodbye), at the
+ *   goodbye, to be waited out as a drain; else (killed, cut off) at the offline instant, after the
+ *   grace.
  * Null when the worker has done none of these since the start.
  */
 export function lostTaskVerdict(task: StrandedTask): LostTaskVerdict | null {
@@ -85,8 +86,14 @@ export function lostTaskVerdict(task: StrandedTask): LostTaskVerdict | null {
     return { at: idleAt, reason: task.worker_last_goodbye_at === idleAt ? 'worker-offline' : 'worker-idle', wait: 'grace' };
   }
   if (offlineAt === null || offlineAt < started) return null;
+  // A goodbye with no heartbeat after it: a warm shutdown still finishing its tasks. (Celery also
+  // says goodbye when its broker connection drops, and worker-online once it is back: that goodbye
+  // is no shutdown.)
   const goodbyeAt = task.worker_last_goodbye_at;
-  if (goodbyeAt !== null && goodbyeAt >= started) return { at: goodbyeAt, reason: 'worker-offline', wait: 'drain' };
+  const heartAt = task.worker_last_heartbeat_at;
+  if (goodbyeAt !== null && goodbyeAt >= started && (heartAt === null || heartAt < goodbyeAt)) {
+    return { at: goodbyeAt, reason: 'worker-offline', wait: 'drain' };
+  }
   return { at: offlineAt, reason: task.worker_offline_reason === 'heartbeat-timeout' ? 'heartbeat-timeout' : 'worker-offline', wait: 'grace' };
 }
 

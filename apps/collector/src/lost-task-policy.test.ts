@@ -207,6 +207,13 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     expect((await verdicts()).map((e) => [e.hostname, e.timestamp])).toEqual([[W2, T + 16]]);
   });
 
+  it('a goodbye followed by worker-online (a broker reconnection) is no shutdown: a later death waits the grace, not the drain', async () => {
+    await commit(online(W1, T), received('t-10', W1, T + 1), started('t-10', W1, T + 2), goodbye(W1, T + 10, 1), online(W1, T + 11, 1), heartbeat(W1, T + 13));
+    await commit(timedOut(W1, T + 17)); // then killed
+    expect(await checkOverGrace(T + 18)).toEqual(['t-10']);
+    expect((await verdicts())[0]?.payload).toMatchObject({ reason: 'heartbeat-timeout', timestamp: T + 17 });
+  });
+
   it('leaves alone tasks that ended, tasks that never started, and tasks of live workers', async () => {
     await commit(
       online(W1, T),

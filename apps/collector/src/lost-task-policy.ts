@@ -8,9 +8,9 @@
  *
  * A verdict must hold for `graceSeconds` (collector clock, from the check that first found it)
  * before it is appended: Celery restarts a worker's heart when its broker connection comes back,
- * sending worker-offline and then worker-online while its tasks keep running, and a worker whose
- * main thread is busy (solo pool) misses heartbeats for a while; the grace lets the worker's next
- * word arrive. When the worker said goodbye while the task ran (a warm shutdown, which finishes its
+ * sending worker-offline and then worker-online while its tasks keep running; the grace lets the
+ * worker's next word arrive. (A solo pool sends no heartbeat while it runs a task: a task longer
+ * than the heartbeat expiry plus the grace shows LOST until its end arrives, which wins.) When the worker said goodbye while the task ran (a warm shutdown, which finishes its
  * tasks and reports their ends after the goodbye), the verdict waits `drainSeconds` instead: only
  * a worker killed during its shutdown leaves the task without an end. Like the liveness policy, it judges only when the collector is not behind, and
  * commits what was received before judging: a task-succeeded waiting for its batch must win.
@@ -75,7 +75,7 @@ export class LostTaskPolicy {
   async check(now = Date.now() / 1000): Promise<string[]> {
     if (this.periodic.stopped || this.view.isBehind()) return [];
     try {
-      if ((await this.store.strandedTasks(1)).length === 0) {
+      if ((await this.store.strandedTasks(LOST_TASKS_PER_PAGE)).length === 0) {
         this.firstFound.clear();
         return [];
       }

@@ -1,5 +1,5 @@
 /** The tasks projection table: the only SQL that touches it. */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TasksTable } from '../schema';
 import type { PreparedStatements } from '../sqlite/prepared-statements';
 import { columnList, placeholders } from '../sqlite/sql-lists';
@@ -36,6 +36,7 @@ export interface StrandedTask {
   worker_last_online_at: number | null;
   worker_last_idle_at: number | null;
   worker_last_goodbye_at: number | null;
+  worker_last_heartbeat_at: number | null;
 }
 
 /** A projected row and what it was before this batch (undefined: a new task). */
@@ -106,9 +107,13 @@ export class TaskRepository {
    * Tasks STARTED on a worker that has since gone offline (at or after the start) or reported that
    * it runs no task (`last_idle_at` after the start: e.g. killed and restarted before its
    * heartbeats were missed), by uuid, after `afterUuid` when given (keyset paging), at most
-   * `limit`. Read through the `tasks_state` index: STARTED tasks are the ones running now.
+   * `limit`. Read through the `tasks_state_order` index (state first; on Postgres it is built on
+   * `state collate "C"`, so the filter says so too): STARTED tasks are the ones running now.
    */
   async findStranded(db: Kysely<DB>, limit: number, afterUuid: string | null = null): Promise<StrandedTask[]> {
+    const postgres = this.sqlite === null;
+    const state = postgres ? sql<string>`t.state collate "C"` : sql<string>`t.state`;
+    const uuid = postgres ? sql<string>`t.uuid collate "C"` : sql<string>`t.uuid`;
     let query = db
       .selectFrom('tasks as t')
       .innerJoin('workers as w', 'w.hostname', 't.worker')
@@ -123,8 +128,9 @@ export class TaskRepository {
         'w.last_online_at as worker_last_online_at',
         'w.last_idle_at as worker_last_idle_at',
         'w.last_goodbye_at as worker_last_goodbye_at',
+        'w.last_heartbeat_at as worker_last_heartbeat_at',
       ])
-      .where('t.state', '=', STARTED)
+      .where(state, '=', STARTED)
       .where('t.started_at', 'is not', null)
       .where((eb) =>
         eb.or([
@@ -132,8 +138,8 @@ export class TaskRepository {
           eb('w.last_idle_at', '>', eb.ref('t.started_at')),
         ]),
       );
-    if (afterUuid !== null) query = query.where('t.uuid', '>', afterUuid);
-    const rows = await query.orderBy('t.uuid').limit(limit).execute();
+    if (afterUuid !== null) query = query.where(uuid, '>', afterUuid);
+    const rows = await query.orderBy(uuid).limit(limit).execute();
     return rows.map((r) => ({ ...r, worker: r.worker as string, started_at: r.started_at as number }));
   }
 
