@@ -272,7 +272,7 @@ describe('collector lost-task policy with real Celery workers (RabbitMQ + SQLite
 
     expect(lost).toMatchObject({ state: 'LOST', state_at: secondOnline, worker: node, source: SOURCE, started_at: startedAt, succeeded_at: null, failed_at: null, event_count: 4 });
     const workerRow = (await s.worker(node))!;
-    expect(workerRow).toMatchObject({ status: 'online', offline_reason: null, offline_since: null, last_online_at: secondOnline, pid: second.pid });
+    expect(workerRow).toMatchObject({ status: 'online', offline_reason: null, offline_since: null, last_started_at: secondOnline, pid: second.pid });
     expect(second.pid).not.toBe(first.pid);
 
     const events = await s.eventsOf({ uuid: id });

@@ -46,8 +46,9 @@ export const LOST_TASKS_SOURCE = 'collector:lost-tasks';
 
 /**
  * Why a task was declared lost: its worker reported running no task since the task started (after
- * starting again, or reconnecting to its broker, since the task started: `worker-restarted`; in
- * its goodbye: `worker-offline`; else `worker-idle`, the task's end never reached us), or went
+ * starting again since: `worker-restarted`; in its goodbye: `worker-offline`; else `worker-idle`,
+ * the task's end never reached us: Celery 5.2 sends none for a task that ran across a broker
+ * reconnection, nor for Ignore(), and a Redis gap may have swallowed it), or went
  * offline without saying so (`heartbeat-timeout`), or said goodbye while the task ran and never
  * reported its end (`worker-offline`, after the drain window).
  */
@@ -68,7 +69,8 @@ export interface LostTaskVerdict {
 /**
  * When and why a task STARTED on a worker was cut off, from the worker's row:
  * - the worker's newest report of running no task (`active` 0), when after the start: at the
- *   worker's newest start if that is after the task's too, else at that report (which moves on
+ *   worker's newest start (a worker-online counting no running task) if that is after the task's
+ *   too, else at that report (which moves on
  *   with each idle heartbeat: the policy keeps the verdict it found first);
  * - else, the worker being offline since the start: after a goodbye of its own since the start with
  *   no heartbeat after it (a warm shutdown, which finishes its tasks after the goodbye), at the
@@ -81,8 +83,8 @@ export function lostTaskVerdict(task: StrandedTask): LostTaskVerdict | null {
   const idleAt = task.worker_last_idle_at;
   const offlineAt = task.worker_status === 'offline' ? task.worker_offline_since : null;
   if (idleAt !== null && idleAt > started) {
-    const onlineAt = task.worker_last_online_at;
-    if (onlineAt !== null && onlineAt > started) return { at: onlineAt, reason: 'worker-restarted', wait: 'grace' };
+    const restartedAt = task.worker_last_started_at;
+    if (restartedAt !== null && restartedAt > started) return { at: restartedAt, reason: 'worker-restarted', wait: 'grace' };
     return { at: idleAt, reason: task.worker_last_goodbye_at === idleAt ? 'worker-offline' : 'worker-idle', wait: 'grace' };
   }
   if (offlineAt === null || offlineAt < started) return null;

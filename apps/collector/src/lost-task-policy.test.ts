@@ -147,7 +147,7 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
       started('after', W1, T + 7),
       heartbeat(W1, T + 8),
     );
-    expect(await store.worker(W1)).toMatchObject({ status: 'online', last_online_at: T + 5, last_idle_at: T + 5 });
+    expect(await store.worker(W1)).toMatchObject({ status: 'online', last_started_at: T + 5, last_idle_at: T + 5 });
     expect(await checkOverGrace(T + 9)).toEqual(['before']);
     expect((await verdicts())[0]?.payload).toMatchObject({ reason: 'worker-restarted', timestamp: T + 5, started_at: T + 2 });
     expect(await store.task('before')).toMatchObject({ state: 'LOST', state_at: T + 5 });
@@ -212,6 +212,22 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     await commit(timedOut(W1, T + 17)); // then killed
     expect(await checkOverGrace(T + 18)).toEqual(['t-10']);
     expect((await verdicts())[0]?.payload).toMatchObject({ reason: 'heartbeat-timeout', timestamp: T + 17 });
+  });
+
+  it('a task that ran across a broker reconnection and whose end never came is lost as worker-idle, not as a restart', async () => {
+    // Celery 5.2 sends no end event for a task that ran across a reconnection of its worker.
+    await commit(online(W1, T), received('t-11', W1, T + 1), started('t-11', W1, T + 2), goodbye(W1, T + 10, 1), online(W1, T + 10.5, 1), heartbeat(W1, T + 12, 1));
+    await commit(heartbeat(W1, T + 60, 0)); // the task ended; its end never came
+    expect(await store.worker(W1)).toMatchObject({ last_started_at: T, last_idle_at: T + 60 });
+    expect(await checkOverGrace(T + 61)).toEqual(['t-11']);
+    expect((await verdicts())[0]?.payload).toMatchObject({ reason: 'worker-idle', timestamp: T + 60 });
+  });
+
+  it('leaves alone a task its worker rejected after starting it (Celery keeps it STARTED by precedence)', async () => {
+    await commit(online(W1, T), received('t-12', W1, T + 1), started('t-12', W1, T + 2), ev({ type: 'task-rejected', hostname: W1, uuid: 't-12', requeue: false, timestamp: T + 3 }));
+    await commit(heartbeat(W1, T + 4, 0), goodbye(W1, T + 10, 0));
+    expect(await store.task('t-12')).toMatchObject({ state: 'STARTED', rejected_at: T + 3 });
+    expect(await checkOverGrace(T + 11)).toEqual([]);
   });
 
   it('leaves alone tasks that ended, tasks that never started, and tasks of live workers', async () => {

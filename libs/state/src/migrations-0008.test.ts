@@ -1,5 +1,5 @@
 /**
- * Migration 0008: `workers.last_online_at` (newest worker-online), `last_idle_at` (newest report of
+ * Migration 0008: `workers.last_started_at` (newest worker-online counting no running task), `last_idle_at` (newest report of
  * the worker itself with `active` 0) and `last_goodbye_at` (newest worker-offline of the worker
  * itself). Upgrading a database whose workers already have events fills them with exactly what
  * the projection writes; `down` drops them. Both dialects.
@@ -16,14 +16,14 @@ async function workerColumns(database: Database): Promise<string[]> {
   return tables.find((t) => t.name === 'workers' && (database.pgSchema === null || t.schema === database.pgSchema))!.columns.map((c) => c.name);
 }
 
-const COLUMNS = ['last_online_at', 'last_idle_at', 'last_goodbye_at'] as const;
+const COLUMNS = ['last_started_at', 'last_idle_at', 'last_goodbye_at'] as const;
 
 async function newColumnsByWorker(database: Database): Promise<Record<string, Array<number | null>>> {
   const rows = await database.db.selectFrom('workers').select(['hostname', ...COLUMNS]).orderBy('hostname').execute();
   return Object.fromEntries(rows.map((r) => [r.hostname, COLUMNS.map((c) => r[c])]));
 }
 
-describe.each(DIALECTS)('migration 0008_worker_last_online_at on %s', (dialect) => {
+describe.each(DIALECTS)('migration 0008_worker_lost_task_evidence on %s', (dialect) => {
   let db: TestDatabase;
 
   afterEach(async () => {
@@ -45,6 +45,7 @@ describe.each(DIALECTS)('migration 0008_worker_last_online_at on %s', (dialect) 
           heartbeat('celery@w1', T0 + 9, 3, { active: 1 }),
           online('celery@w1', T0 + 5, 1),
           heartbeat('celery@w3', T0 + 3, 7, { active: 3 }),
+          event({ type: 'worker-online', hostname: 'celery@w3', timestamp: T0 + 2, clock: 6 }), // no active: a start
           heartbeat('celery@w2', T0 + 4, 2, { active: 0 }),
           heartbeat('celery@w2', T0 + 6, 3, { active: false }),
           heartbeat('celery@w2', T0 + 7, 4, { active: '0' }),
@@ -57,8 +58,8 @@ describe.each(DIALECTS)('migration 0008_worker_last_online_at on %s', (dialect) 
       const projected = await newColumnsByWorker(database);
       expect(projected).toEqual({
         'celery@w1': [T0 + 5, T0 + 5, null],
-        'celery@w2': [T0 + 1, T0 + 4, T0 + 8],
-        'celery@w3': [null, null, null],
+        'celery@w2': [null, T0 + 4, T0 + 8], // its worker-online counted 2 running tasks: no start
+        'celery@w3': [T0 + 2, null, null],
       });
 
       const { error } = await (await migratorFor(database)).migrateTo('0007_drop_tasks_worker_state');

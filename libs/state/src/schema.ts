@@ -106,8 +106,11 @@ export interface WorkersTable {
   processed: number | null;
   /** JSON text: [1m, 5m, 15m]. */
   loadavg: string | null;
-  /** Worker clock: newest worker-online timestamp (when the worker last started, or its consumer reconnected). */
-  last_online_at: number | null;
+  /**
+   * Worker clock: newest worker-online counting no running task: when the worker process last
+   * started (a worker-online after a broker reconnection counts the tasks still running).
+   */
+  last_started_at: number | null;
   /** Worker clock: newest report of the worker itself (online, heartbeat, offline) saying it runs no task (`active` 0). */
   last_idle_at: number | null;
   /** Worker clock: newest worker-offline of the worker itself (not the liveness policy's). */

@@ -14,7 +14,7 @@ export function toWorkerModel(row: WorkerRecord): WorkerModel {
     statusSince: toDate(online ? row.online_since : row.offline_since),
     onlineSince: toDate(row.online_since),
     offlineSince: toDate(row.offline_since),
-    lastOnlineAt: toDate(row.last_online_at),
+    lastStartedAt: toDate(row.last_started_at),
     lastHeartbeatAt: toDate(row.last_heartbeat_at),
     lastSeenAt: toDate(row.last_seen_at),
     heartbeatExpiresAt: toDate(row.heartbeat_expires_at),

@@ -23,7 +23,7 @@ export class WorkerModel {
   @Field(() => Date, { nullable: true, description: 'When the current status began' }) statusSince!: Date | null;
   @Field(() => Date, { nullable: true }) onlineSince!: Date | null;
   @Field(() => Date, { nullable: true }) offlineSince!: Date | null;
-  @Field(() => Date, { nullable: true, description: 'Newest worker-online (worker clock): when the worker last started, or reconnected to its broker' }) lastOnlineAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the worker process last started (worker clock): its newest worker-online counting no running task' }) lastStartedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'Newest worker-heartbeat / worker-online (worker clock)' }) lastHeartbeatAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'Newest sign of life, task events included (worker clock)' }) lastSeenAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When the worker will be declared offline without a new sign of life (collector clock)' })

@@ -63,7 +63,7 @@ describe.each(DIALECTS)('WorkersService over WorkerQueries on %s', (dialect) => 
     const web2 = (await service.list()).find((w) => w.hostname === 'celery@web-2');
     expect(web2).toMatchObject({ source: 'redis', status: WorkerStatus.OFFLINE, offlineReason: 'worker-offline', swIdent: 'py-celery' });
     // web-2 is the second worker: online at T0 + 1, its heartbeat a second later.
-    expect(web2?.lastOnlineAt).toEqual(new Date((T0 + 1) * 1000));
+    expect(web2?.lastStartedAt).toEqual(new Date((T0 + 1) * 1000));
     expect(web2?.lastHeartbeatAt).toEqual(new Date((T0 + 2) * 1000));
   });
 

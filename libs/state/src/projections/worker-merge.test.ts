@@ -86,7 +86,7 @@ describe('mergeWorkerEvent: examples', () => {
       active: 0,
       processed: 5,
       loadavg: '[0.1,0.2,0.3]',
-      last_online_at: T0,
+      last_started_at: T0,
       last_idle_at: T0,
       last_goodbye_at: null,
       last_heartbeat_at: T0,
@@ -315,17 +315,21 @@ describe('mergeWorkerEvent: examples', () => {
     expect([draining.last_idle_at, draining.last_goodbye_at]).toEqual([T0 + 30, T0 + 40]);
   });
 
-  it('last_online_at: the newest worker-online, whatever comes between and in any order', () => {
+  it('last_started_at: the newest worker-online counting no running task, whatever comes between and in any order', () => {
     const first = wev('worker-online', T0, HB);
     const beat = wev('worker-heartbeat', T0 + 30, HB);
     const restart = wev('worker-online', T0 + 20, HB);
-    expect(fold([first]).last_online_at).toBe(T0);
-    expect(fold([first, beat]).last_online_at).toBe(T0);
-    expect(fold([first, beat, restart]).last_online_at).toBe(T0 + 20);
-    expect(fold([restart, beat, first]).last_online_at).toBe(T0 + 20);
-    expect(fold([beat]).last_online_at).toBeNull();
+    expect(fold([first]).last_started_at).toBe(T0);
+    expect(fold([first, beat]).last_started_at).toBe(T0);
+    expect(fold([first, beat, restart]).last_started_at).toBe(T0 + 20);
+    expect(fold([restart, beat, first]).last_started_at).toBe(T0 + 20);
+    expect(fold([beat]).last_started_at).toBeNull();
     // A worker-offline (its own or derived) leaves it: it says when the process last started.
-    expect(fold([first, wev('worker-offline', T0 + 40, HB), timeout(T0 + 50)]).last_online_at).toBe(T0);
+    expect(fold([first, wev('worker-offline', T0 + 40, HB), timeout(T0 + 50)]).last_started_at).toBe(T0);
+    // Celery's worker-online after a broker reconnection counts the tasks still running: no start.
+    expect(fold([first, wev('worker-offline', T0 + 40, { ...HB, active: 2 }), wev('worker-online', T0 + 41, { ...HB, active: 2 })]).last_started_at).toBe(T0);
+    const { active: _none, ...withoutActive } = HB;
+    expect(fold([first, wev('worker-online', T0 + 60, withoutActive)]).last_started_at).toBe(T0 + 60);
   });
 
   it('positions: min and max; emptyWorkerRow is a neutral start', () => {
@@ -466,7 +470,9 @@ function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit
     loadavg: field('loadavg', (v) =>
       Array.isArray(v) && v.every((x) => typeof x === 'number') ? JSON.stringify(v) : null,
     ) as string | null,
-    last_online_at: max(events.filter((e) => e.type === 'worker-online').map((e) => e.timestamp)),
+    last_started_at: max(
+      events.filter((e) => e.type === 'worker-online' && !(typeof e.payload['active'] === 'number' && e.payload['active'] > 0)).map((e) => e.timestamp),
+    ),
     last_idle_at: max(events.filter((e) => e.type.startsWith('worker-') && e.payload['active'] === 0 && e.source !== LIVENESS).map((e) => e.timestamp)),
     last_goodbye_at: max(events.filter((e) => e.type === 'worker-offline' && e.source !== LIVENESS).map((e) => e.timestamp)),
     last_heartbeat_at: max(events.filter((e) => e.type === 'worker-online' || e.type === 'worker-heartbeat').map((e) => e.timestamp)),

@@ -18,7 +18,9 @@
  *   greatest-order-key event of all (for a derived `collector:*` event, its payload's
  *   `broker_source`, so the row always names the broker). Values of the wrong type are stored as null.
  * - Alive events: worker-online, worker-heartbeat and task events (not derived ones such as
- *   `task-lost`). last_online_at = newest worker-online timestamp (the last start); last_idle_at =
+ *   `task-lost`). last_started_at = newest timestamp of a worker-online that counts no running task
+ *   (`active` not a positive number: a start; Celery also says worker-online when its broker
+ *   connection comes back, counting the tasks it still runs); last_idle_at =
  *   newest timestamp of a worker-* event of the worker itself whose `active` is 0; last_goodbye_at =
  *   newest worker-offline of the worker itself (not derived); last_heartbeat_at = newest
  *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
@@ -127,7 +129,7 @@ export function emptyWorkerRow(hostname: string): WorkerRow {
     active: null,
     processed: null,
     loadavg: null,
-    last_online_at: null,
+    last_started_at: null,
     last_idle_at: null,
     last_goodbye_at: null,
     last_heartbeat_at: null,
@@ -286,7 +288,7 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
     }
   } else if (type === 'worker-online' || type === 'worker-heartbeat' || !isWorkerEvent) {
     if (isWorkerEvent) next.last_heartbeat_at = maxOf(next.last_heartbeat_at, ts);
-    if (type === 'worker-online') next.last_online_at = maxOf(next.last_online_at, ts);
+    if (type === 'worker-online' && !runsTasks(payload)) next.last_started_at = maxOf(next.last_started_at, ts);
     next.last_seen_at = maxOf(next.last_seen_at, ts);
     next.last_seen_received_at = maxOf(next.last_seen_received_at, event.received_at);
     if (fold.offline === null || ts > fold.offline.key[0]) {
@@ -312,6 +314,12 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
 
   next.first_position = first ? event.position : Math.min(next.first_position, event.position);
   next.last_position = first ? event.position : Math.max(next.last_position, event.position);
+}
+
+/** Whether a worker event counts running tasks (`active` a positive number). */
+function runsTasks(payload: Record<string, unknown>): boolean {
+  const active = payload['active'];
+  return typeof active === 'number' && active > 0;
 }
 
 /**

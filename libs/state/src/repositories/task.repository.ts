@@ -33,7 +33,7 @@ export interface StrandedTask {
   worker_status: string;
   worker_offline_since: number | null;
   worker_offline_reason: string | null;
-  worker_last_online_at: number | null;
+  worker_last_started_at: number | null;
   worker_last_idle_at: number | null;
   worker_last_goodbye_at: number | null;
   worker_last_heartbeat_at: number | null;
@@ -104,7 +104,7 @@ export class TaskRepository {
   }
 
   /**
-   * Tasks STARTED on a worker that has since gone offline (at or after the start) or reported that
+   * Tasks STARTED, and not rejected since, on a worker that has since gone offline (at or after the start) or reported that
    * it runs no task (`last_idle_at` after the start: e.g. killed and restarted before its
    * heartbeats were missed), by uuid, after `afterUuid` when given (keyset paging), at most
    * `limit`. Read through the `tasks_state_order` index (state first; on Postgres it is built on
@@ -125,13 +125,16 @@ export class TaskRepository {
         'w.status as worker_status',
         'w.offline_since as worker_offline_since',
         'w.offline_reason as worker_offline_reason',
-        'w.last_online_at as worker_last_online_at',
+        'w.last_started_at as worker_last_started_at',
         'w.last_idle_at as worker_last_idle_at',
         'w.last_goodbye_at as worker_last_goodbye_at',
         'w.last_heartbeat_at as worker_last_heartbeat_at',
       ])
       .where(state, '=', STARTED)
       .where('t.started_at', 'is not', null)
+      // Rejected since it started (Reject(), requeue=False): its end was reported. (Celery's
+      // precedence keeps such a task STARTED.)
+      .where((eb) => eb.or([eb('t.rejected_at', 'is', null), eb('t.rejected_at', '<', eb.ref('t.started_at'))]))
       .where((eb) =>
         eb.or([
           eb.and([eb('w.status', '=', 'offline'), eb('t.started_at', '<=', eb.ref('w.offline_since'))]),

@@ -10,7 +10,7 @@ const UPSERT_CHUNK = 200;
 
 const WORKER_COLUMNS = [
   'source', 'status', 'offline_reason', 'sw_ident', 'sw_ver', 'sw_sys', 'pid', 'freq', 'active',
-  'processed', 'loadavg', 'last_online_at', 'last_idle_at', 'last_goodbye_at', 'last_heartbeat_at', 'last_seen_at', 'last_seen_received_at',
+  'processed', 'loadavg', 'last_started_at', 'last_idle_at', 'last_goodbye_at', 'last_heartbeat_at', 'last_seen_at', 'last_seen_received_at',
   'heartbeat_expires_at', 'online_since', 'offline_since', 'task_counts', 'first_position',
   'last_position', 'merge_meta',
 ] as const satisfies readonly (keyof WorkersTable)[];
