@@ -23,24 +23,23 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const column of ['last_started_at', 'last_idle_at', 'last_goodbye_at']) {
     await db.schema.alterTable('workers').addColumn(column, t.double).execute();
   }
-  const own = "substr(source, 1, 10) <> 'collector:'";
-  // `active` a number equal to 0 (not false, not a string), as the projection reads it; and a
-  // positive number (tasks running).
-  const idle = postgres
-    ? "jsonb_typeof(payload::jsonb -> 'active') = 'number' and (payload::jsonb ->> 'active')::numeric = 0"
-    : "json_type(payload, '$.active') in ('integer', 'real') and json_extract(payload, '$.active') = 0";
-  const busy = postgres
-    ? "jsonb_typeof(payload::jsonb -> 'active') = 'number' and (payload::jsonb ->> 'active')::numeric > 0"
-    : "json_type(payload, '$.active') in ('integer', 'real') and json_extract(payload, '$.active') > 0";
-  // One scan of the log for the three columns.
+  // `active` when it is a number (not false, not a string), as the projection reads it. Postgres
+  // cannot hold a NUL in jsonb: a payload's \u0000 (kept as sent) is replaced before the cast.
+  const active = postgres
+    ? "case when jsonb_typeof(p -> 'active') = 'number' then (p ->> 'active')::numeric end"
+    : "case when json_type(payload, '$.active') in ('integer', 'real') then json_extract(payload, '$.active') end";
+  const parsed = postgres ? ", replace(payload, '\\u0000', '\\ufffd')::jsonb as p" : '';
+  // One scan of the log for the three columns; each payload parsed once.
   await sql
     .raw(
-      `update workers set last_started_at = found.online, last_idle_at = found.idle, last_goodbye_at = found.goodbye from (` +
+      `update workers set last_started_at = found.started, last_idle_at = found.idle, last_goodbye_at = found.goodbye from (` +
         `select hostname, ` +
-        `max(case when type = 'worker-online' and not coalesce(${busy}, false) then timestamp end) as online, ` +
-        `max(case when ${own} and ${idle} then timestamp end) as idle, ` +
-        `max(case when type = 'worker-offline' and ${own} then timestamp end) as goodbye ` +
-        `from events where type in ('worker-online', 'worker-heartbeat', 'worker-offline') group by hostname` +
+        `max(case when type = 'worker-online' and coalesce(active, 0) <= 0 then timestamp end) as started, ` +
+        `max(case when own and active = 0 then timestamp end) as idle, ` +
+        `max(case when type = 'worker-offline' and own then timestamp end) as goodbye ` +
+        `from (select hostname, type, timestamp, substr(source, 1, 10) <> 'collector:' as own, ${active} as active from (` +
+        `select hostname, type, timestamp, source, payload${parsed} from events where type in ('worker-online', 'worker-heartbeat', 'worker-offline')` +
+        `) as worker_events) as reports group by hostname` +
         `) as found where found.hostname = workers.hostname`,
     )
     .execute(db);

@@ -80,6 +80,8 @@ export interface LostTaskVerdict {
  */
 export function lostTaskVerdict(task: StrandedTask): LostTaskVerdict | null {
   const started = task.started_at;
+  // A worker without a heart (--without-heartbeat) reports nothing we could judge by.
+  if (task.worker_last_heartbeat_at === null) return null;
   const idleAt = task.worker_last_idle_at;
   const offlineAt = task.worker_status === 'offline' ? task.worker_offline_since : null;
   if (idleAt !== null && idleAt > started) {

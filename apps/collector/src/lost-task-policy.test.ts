@@ -230,6 +230,19 @@ describe.each(DIALECTS)('LostTaskPolicy on %s', (dialect) => {
     expect(await checkOverGrace(T + 11)).toEqual([]);
   });
 
+  it('leaves alone the tasks of a worker without a heart (--without-heartbeat): its silence between task events says nothing', async () => {
+    await commit(received('t-13', W1, T + 1), started('t-13', W1, T + 2), timedOut(W1, T + 6));
+    expect(await store.worker(W1)).toMatchObject({ status: 'offline', last_heartbeat_at: null });
+    expect(await checkOverGrace(T + 7)).toEqual([]);
+  });
+
+  it('leaves alone a task received again since it started: it waits on its new worker, which reports running nothing', async () => {
+    // acks_late: W1 dies, W2 receives the message again but holds it (an ETA, a rate limit).
+    await commit(online(W1, T), received('t-14', W1, T + 1), started('t-14', W1, T + 2), online(W2, T), received('t-14', W2, T + 5), heartbeat(W2, T + 6, 0));
+    expect(await store.task('t-14')).toMatchObject({ state: 'STARTED', worker: W2 }); // Celery's precedence: STARTED over RECEIVED
+    expect(await checkOverGrace(T + 7)).toEqual([]);
+  });
+
   it('leaves alone tasks that ended, tasks that never started, and tasks of live workers', async () => {
     await commit(
       online(W1, T),

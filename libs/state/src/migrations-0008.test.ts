@@ -46,7 +46,8 @@ describe.each(DIALECTS)('migration 0008_worker_lost_task_evidence on %s', (diale
           online('celery@w1', T0 + 5, 1),
           heartbeat('celery@w3', T0 + 3, 7, { active: 3 }),
           event({ type: 'worker-online', hostname: 'celery@w3', timestamp: T0 + 2, clock: 6 }), // no active: a start
-          heartbeat('celery@w2', T0 + 4, 2, { active: 0 }),
+          heartbeat('celery@w2', T0 + 4, 2, { active: 0, sw_sys: 'Linux\u0000x' }), // a NUL, kept as sent
+          event({ type: 'worker-status', hostname: 'celery@w2', timestamp: T0 + 5, clock: 9, active: 0 }), // not the heart's
           heartbeat('celery@w2', T0 + 6, 3, { active: false }),
           heartbeat('celery@w2', T0 + 7, 4, { active: '0' }),
           bye('celery@w2', T0 + 8, 5, 1),

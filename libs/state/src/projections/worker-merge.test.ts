@@ -304,6 +304,7 @@ describe('mergeWorkerEvent: examples', () => {
       wev('task-started', T0 + 7, { active: 0 }), // not a worker report
       wev('worker-heartbeat', T0 + 8, { ...HB, active: false }), // not a count
       wev('worker-heartbeat', T0 + 9, { ...HB, active: '0' }),
+      wev('worker-status', T0 + 10, { ...HB, active: 0 }), // a custom worker event, not the heart
       timeout(T0 + 20, {}), // derived: no report of the worker's
     ]);
     expect(row.last_idle_at).toBe(T0 + 4);
@@ -473,7 +474,11 @@ function specRow(events: readonly StoredEvent[], opts: WorkerMergeOptions): Omit
     last_started_at: max(
       events.filter((e) => e.type === 'worker-online' && !(typeof e.payload['active'] === 'number' && e.payload['active'] > 0)).map((e) => e.timestamp),
     ),
-    last_idle_at: max(events.filter((e) => e.type.startsWith('worker-') && e.payload['active'] === 0 && e.source !== LIVENESS).map((e) => e.timestamp)),
+    last_idle_at: max(
+      events
+        .filter((e) => ['worker-online', 'worker-heartbeat', 'worker-offline'].includes(e.type) && e.payload['active'] === 0 && e.source !== LIVENESS)
+        .map((e) => e.timestamp),
+    ),
     last_goodbye_at: max(events.filter((e) => e.type === 'worker-offline' && e.source !== LIVENESS).map((e) => e.timestamp)),
     last_heartbeat_at: max(events.filter((e) => e.type === 'worker-online' || e.type === 'worker-heartbeat').map((e) => e.timestamp)),
     last_seen_at: lastSeen,

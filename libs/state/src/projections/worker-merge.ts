@@ -21,7 +21,8 @@
  *   `task-lost`). last_started_at = newest timestamp of a worker-online that counts no running task
  *   (`active` not a positive number: a start; Celery also says worker-online when its broker
  *   connection comes back, counting the tasks it still runs); last_idle_at =
- *   newest timestamp of a worker-* event of the worker itself whose `active` is 0; last_goodbye_at =
+ *   newest timestamp of a worker-online, -heartbeat or -offline of the worker itself whose `active`
+ *   is 0; last_goodbye_at =
  *   newest worker-offline of the worker itself (not derived); last_heartbeat_at = newest
  *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
  *   newest alive received_at; heartbeat_expires_at = last_seen_received_at +
@@ -267,8 +268,9 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
   take('source', brokerSourceOf(event));
 
   const ts = event.timestamp;
-  // The worker says it runs no task (derived events carry no `active`).
-  if (isWorkerEvent && payload['active'] === 0 && !isDerivedEvent(event)) next.last_idle_at = maxOf(next.last_idle_at, ts);
+  // The worker's heart says it runs no task (derived events carry no `active`; custom worker-*
+  // events are not the heart's).
+  if (HEART_TYPES.has(type) && payload['active'] === 0 && !isDerivedEvent(event)) next.last_idle_at = maxOf(next.last_idle_at, ts);
   if (type === 'worker-offline' && !isDerivedEvent(event)) next.last_goodbye_at = maxOf(next.last_goodbye_at, ts);
   if (type === 'worker-offline') {
     const offline = fold.offline;
@@ -315,6 +317,9 @@ function foldWorkerEvent(fold: WorkerFold, event: StoredEvent, opts: WorkerMerge
   next.first_position = first ? event.position : Math.min(next.first_position, event.position);
   next.last_position = first ? event.position : Math.max(next.last_position, event.position);
 }
+
+/** What Celery's heart sends (celery/worker/heartbeat.py), each with `active`: the tasks running. */
+const HEART_TYPES: ReadonlySet<string> = new Set(['worker-online', 'worker-heartbeat', 'worker-offline']);
 
 /** Whether a worker event counts running tasks (`active` a positive number). */
 function runsTasks(payload: Record<string, unknown>): boolean {

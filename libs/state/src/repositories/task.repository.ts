@@ -132,6 +132,11 @@ export class TaskRepository {
       ])
       .where(state, '=', STARTED)
       .where('t.started_at', 'is not', null)
+      // Received again since it started (redelivered): it waits on its new worker, it does not run.
+      .where((eb) => eb.or([eb('t.received_at', 'is', null), eb('t.received_at', '<=', eb.ref('t.started_at'))]))
+      // A worker without a heart (--without-heartbeat) tells nothing of its tasks: its offline
+      // verdicts are only its task events stopping.
+      .where('w.last_heartbeat_at', 'is not', null)
       // Rejected since it started (Reject(), requeue=False): its end was reported. (Celery's
       // precedence keeps such a task STARTED.)
       .where((eb) => eb.or([eb('t.rejected_at', 'is', null), eb('t.rejected_at', '<', eb.ref('t.started_at'))]))
