@@ -14,11 +14,19 @@
  *   its running task LOST with reason `worker-offline`, stamped at its goodbye, once the drain
  *   window (CM_LOST_TASK_DRAIN_SECONDS) has passed;
  * - a warm shutdown (SIGTERM) while a task runs is no loss: the worker says goodbye, finishes the
- *   task, the task ends SUCCESS and no `task-lost` is ever stored for it.
+ *   task, the task ends SUCCESS and no `task-lost` is ever stored for it;
+ * - a broker reconnection of the worker while a task runs (its RabbitMQ connections closed by the
+ *   broker, the collector's left alone) is no loss: Celery restarts its heart, saying goodbye and
+ *   worker-online again (both counting the task), and the task stays STARTED for the rest of its
+ *   run, with no `task-lost`; Celery 5.2 never sends the end of such a task, so once the worker
+ *   reports running nothing (an idle heartbeat) and the grace has passed, the task is LOST with
+ *   reason `worker-idle` (or, should Celery send the end after all, SUCCESS with no `task-lost`).
  * Each test has a collector of its own, started before its worker and killed after it, so it only
  * sees its own workers (all collectors consume every event of the broker's `celeryev` exchange).
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventStore, TaskRecord, WorkerRecord } from '../../libs/state/src';
 import { rabbitQueueCounts } from '../support/broker-admin';
@@ -175,6 +183,47 @@ async function sendSleepAndWaitStarted(s: Scenario, seconds: number, nodeName: s
   expect(started).toMatchObject({ name: 'sleep', worker: nodeName, source: SOURCE });
   expect(started.started_at).not.toBeNull();
   return started;
+}
+
+const run = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The local ports of the established TCP connections to RabbitMQ (127.0.0.1:5672) that belong to
+ * one of `pids`, ascending, from `ss -tnp` (the sockets' owners).
+ */
+async function amqpClientPorts(pids: readonly number[]): Promise<number[]> {
+  const { stdout } = await run('ss', ['-tnpH', 'state', 'established', '( dport = :5672 )'], { timeout: 10_000 });
+  const wanted = new Set(pids);
+  const ports: number[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /\s127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:5672\s+users:\((.*)\)\s*$/.exec(line);
+    if (!match) continue;
+    const owners = [...match[2]!.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+    if (owners.some((pid) => wanted.has(pid))) ports.push(Number(match[1]));
+  }
+  return ports.sort((a, b) => a - b);
+}
+
+/**
+ * Closes, from the broker's side (`rabbitmqctl close_connection`, all at once), the RabbitMQ
+ * connections whose client is 127.0.0.1 on one of `ports`; returns how many there were.
+ */
+async function closeRabbitConnectionsFromPorts(ports: readonly number[], reason: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', '--no-table-headers', 'pid', 'peer_host', 'peer_port'], { timeout: 30_000 });
+  const wanted = new Set(ports);
+  const connections = stdout
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([pid, host, port]) => pid !== undefined && pid !== '' && host === '127.0.0.1' && wanted.has(Number(port)))
+    .map(([pid]) => pid!);
+  await Promise.all(connections.map((pid) => run('rabbitmqctl', ['-q', 'close_connection', pid, reason], { timeout: 30_000 })));
+  return connections.length;
+}
+
+/** The `active` count a stored worker event reports (undefined when it has none). */
+function activeOf(e: EventRow): unknown {
+  return (JSON.parse(e.payload) as Record<string, unknown>)['active'];
 }
 
 describe('collector lost-task policy with real Celery workers (RabbitMQ + SQLite)', () => {
@@ -377,4 +426,167 @@ describe('collector lost-task policy with real Celery workers (RabbitMQ + SQLite
     await s.metricMatchesLog();
     expect(s.collector.output()).not.toContain(`running on ${node}`);
   });
+
+  it('does not declare lost a task whose worker reconnected to RabbitMQ while it ran; LOST (worker-idle) only once the worker reports idle, as Celery never sends its end', async () => {
+    // Longer than the reconnection by far (it takes a few tens of ms here: measured and bounded
+    // below) and short enough to watch several grace periods go by while the task runs.
+    const RECONNECT_GRACE_SECONDS = 3;
+    const SLEEP_SECONDS = 20;
+    const s = await setUp({ CM_LOST_TASK_GRACE_SECONDS: String(RECONNECT_GRACE_SECONDS) });
+    const node = uniqueNodeName('lost-reconnect');
+    const worker = await s.startWorker(node);
+    const started = await sendSleepAndWaitStarted(s, SLEEP_SECONDS, node);
+    const id = started.uuid;
+    const startedAt = started.started_at!;
+    const succeededLine = new RegExp(`Task sleep\\[${id}\\] succeeded`);
+    const workerEvents = (): Promise<EventRow[]> =>
+      s.store.database.db
+        .selectFrom('events')
+        .select(['position', 'type', 'source', 'hostname', 'uuid', 'timestamp', 'received_at', 'payload'])
+        .where('hostname', '=', node)
+        .where('type', 'like', 'worker-%')
+        .orderBy('position')
+        .execute();
+    const lostEvents = () => s.store.database.db.selectFrom('events').select(['uuid', 'payload']).where('type', '=', 'task-lost').execute();
+    // The worker has told it runs the task before its connections drop.
+    await waitFor(async () => (await workerEvents()).some((e) => e.type === 'worker-heartbeat' && e.timestamp > startedAt && activeOf(e) === 1), {
+      timeoutMs: 3 * CELERY_FREQ * 1000,
+      description: `a heartbeat of ${node} counting the running task`,
+    });
+
+    // Drop the worker's broker connections, and only them: its sockets (main process and pool
+    // child, one process group) on RabbitMQ's port, matched by client port with the broker's
+    // connections and closed by the broker. The collector's connections are not among them.
+    const workerPorts = await amqpClientPorts(processGroupMembers(worker.pid));
+    const collectorPorts = await amqpClientPorts([s.collector.pid]);
+    expect(workerPorts.length, `the worker's AMQP sockets`).toBeGreaterThanOrEqual(1);
+    expect(collectorPorts.length, `the collector's AMQP sockets`).toBeGreaterThanOrEqual(1);
+    expect(workerPorts.filter((p) => collectorPorts.includes(p))).toEqual([]);
+    const closingAt = Date.now() / 1000;
+    expect(await closeRabbitConnectionsFromPorts(workerPorts, 'test: worker broker connection loss')).toBe(workerPorts.length);
+    const closedAt = Date.now() / 1000;
+
+    // Celery restarts its heart on the new connection: its own goodbye, then worker-online, both
+    // counting the task still running (`active` 1).
+    const reconnection = await waitFor(async () => {
+      const events = await workerEvents();
+      const goodbye = events.find((e) => e.type === 'worker-offline' && e.timestamp > startedAt);
+      const online = events.find((e) => e.type === 'worker-online' && e.timestamp > startedAt);
+      return goodbye && online ? { goodbye, online } : undefined;
+    }, { timeoutMs: 10_000, description: `the goodbye and the worker-online of ${node} after its connections were closed` });
+    const { goodbye, online } = reconnection;
+    expect(goodbye).toMatchObject({ source: SOURCE, uuid: null });
+    expect(online).toMatchObject({ source: SOURCE, uuid: null });
+    expect(activeOf(goodbye)).toBe(1);
+    expect(activeOf(online)).toBe(1);
+    expect(online.position).toBeGreaterThan(goodbye.position);
+    expect(online.timestamp).toBeGreaterThanOrEqual(goodbye.timestamp);
+    expect(goodbye.timestamp).toBeGreaterThanOrEqual(closingAt - 0.5);
+    // The reconnection is quick (tens of ms), far within the grace. (The worker row is offline only
+    // between the two, and a goodbye said while the task runs waits the drain window anyway: what
+    // keeps the task from being lost here is that the worker-online revives the worker.)
+    const reconnectSeconds = online.timestamp - goodbye.timestamp;
+    expect(reconnectSeconds).toBeLessThan(RECONNECT_GRACE_SECONDS / 3);
+    expect(online.received_at - closedAt).toBeLessThan(RECONNECT_GRACE_SECONDS / 3);
+    await worker.waitForLog(/CONNECTION_FORCED - test: worker broker connection loss/, 5_000);
+    // New connections (new client ports); the collector kept its own and never reconnected.
+    const newWorkerPorts = await waitFor(async () => {
+      const ports = await amqpClientPorts(processGroupMembers(worker.pid));
+      return ports.length >= 1 && ports.every((p) => !workerPorts.includes(p)) ? ports : undefined;
+    }, { timeoutMs: 5_000, description: `new AMQP connections of ${node}` });
+    expect(await amqpClientPorts([s.collector.pid])).toEqual(collectorPorts);
+    expect(s.collector.logs().filter((l) => l.msg === 'consuming Celery events from RabbitMQ')).toHaveLength(1);
+    // The reconnection's worker-online (counting the task) is no start: the worker started once.
+    const [firstOnline] = (await workerEvents()).filter((e) => e.type === 'worker-online');
+    expect(firstOnline!.timestamp).toBeLessThan(startedAt);
+    expect(activeOf(firstOnline!)).toBe(0);
+
+    // The rest of the task's run, polled every 0.5 s: no task-lost, the task STARTED (or SUCCESS,
+    // should Celery deliver its end), the worker online, running.
+    let polls = 0;
+    let lastPollAt = 0;
+    for (;;) {
+      const ended = succeededLine.test(worker.output());
+      expect(worker.isRunning()).toBe(true);
+      const lost = await lostEvents();
+      const taskTypes = (await s.eventsOf({ uuid: id })).map((e) => e.type);
+      const row = (await s.task(id))!;
+      const context = `poll ${polls}, ${(Date.now() / 1000 - closedAt).toFixed(1)} s after the connections were closed; task events: ${taskTypes.join(', ')}; task-lost: ${JSON.stringify(lost)}`;
+      expect(lost, context).toEqual([]);
+      expect(row.state, context).toBe(taskTypes.includes('task-succeeded') ? 'SUCCESS' : 'STARTED');
+      expect(await s.worker(node), context).toMatchObject({ status: 'online', offline_reason: null, online_since: online.timestamp, last_started_at: firstOnline!.timestamp });
+      polls += 1;
+      lastPollAt = Date.now() / 1000;
+      if (ended) break;
+      expect(lastPollAt - started.started_at!, `the ${SLEEP_SECONDS} s task still running`).toBeLessThan(SLEEP_SECONDS + 10);
+      await sleep(500);
+    }
+    // Watched for several grace periods after the reconnection.
+    expect(lastPollAt - online.received_at).toBeGreaterThanOrEqual(4 * RECONNECT_GRACE_SECONDS);
+    expect(polls).toBeGreaterThanOrEqual(4 * RECONNECT_GRACE_SECONDS);
+    const endedAt = Date.now() / 1000;
+
+    // The task's run is over. Celery 5.2.6 does not send the end of a task that ran across a
+    // reconnection: then the worker's next heartbeat says it runs nothing (`active` 0), and once
+    // that has held for the grace the task is LOST (worker-idle). Should Celery send the end after
+    // all, the task is SUCCESS and never declared lost. Nothing else is acceptable.
+    const outcome = await waitFor(async () => {
+      const row = await s.task(id);
+      return row?.state === 'LOST' || row?.state === 'SUCCESS' ? row : undefined;
+    }, { timeoutMs: (CELERY_FREQ + RECONNECT_GRACE_SECONDS) * 1000 + 3 * CHECK_INTERVAL_MS + 5_000, description: `task ${id} LOST or SUCCESS after its end` });
+    const events = await s.eventsOf({ uuid: id });
+    const describeEvents = JSON.stringify(events.map((e) => [e.type, e.source, e.timestamp, e.received_at]));
+    const workerRow = (await s.worker(node))!;
+    expect(workerRow).toMatchObject({ status: 'online', offline_reason: null, offline_since: null, online_since: online.timestamp, last_started_at: firstOnline!.timestamp, last_goodbye_at: goodbye.timestamp, pid: worker.pid });
+    if (outcome.state === 'LOST') {
+      expect(events.map((e) => e.type).sort(), describeEvents).toEqual(['task-lost', 'task-received', 'task-sent', 'task-started']);
+      const verdict = events.find((e) => e.type === 'task-lost')!;
+      // Stamped at an idle report of the worker after the task's start (the first found: normally
+      // the first idle heartbeat), declared no sooner than the grace after that report arrived.
+      const idle = (await workerEvents()).filter((e) => e.timestamp > startedAt && activeOf(e) === 0 && e.source === SOURCE);
+      expect(idle.length, describeEvents).toBeGreaterThanOrEqual(1);
+      expect(idle[0]!.type).toBe('worker-heartbeat');
+      const report = idle.find((e) => e.timestamp === verdict.timestamp);
+      expect(report, `verdict at ${verdict.timestamp}; idle reports: ${JSON.stringify(idle.map((e) => [e.timestamp, e.received_at]))}`).toBeDefined();
+      expect(report!.timestamp).toBeGreaterThan(online.timestamp);
+      expect(verdict).toMatchObject({ source: LOST_SOURCE, hostname: node, uuid: id });
+      expect(JSON.parse(verdict.payload)).toEqual({
+        type: 'task-lost',
+        uuid: id,
+        hostname: node,
+        timestamp: report!.timestamp,
+        reason: 'worker-idle',
+        started_at: startedAt,
+        broker_source: SOURCE,
+      });
+      expect(verdict.received_at, `grace ${RECONNECT_GRACE_SECONDS} s after the idle report received at ${report!.received_at}`).toBeGreaterThanOrEqual(report!.received_at + RECONNECT_GRACE_SECONDS);
+      expect(verdict.received_at).toBeLessThan(idle[0]!.received_at + RECONNECT_GRACE_SECONDS + CELERY_FREQ + 2 * CHECK_INTERVAL_MS / 1000 + 1);
+      expect(outcome).toMatchObject({ state: 'LOST', state_at: report!.timestamp, worker: node, source: SOURCE, started_at: startedAt, succeeded_at: null, failed_at: null, event_count: 4 });
+      expect((await s.metricMatchesLog())['worker-idle']).toBe(1);
+      expect(s.collector.output()).toContain(`tasks declared lost: they were running on ${node}, which reported running no task since`);
+    } else {
+      expect(events.map((e) => e.type).sort(), describeEvents).toEqual(['task-received', 'task-sent', 'task-started', 'task-succeeded']);
+      expect(outcome).toMatchObject({ state: 'SUCCESS', result: String(SLEEP_SECONDS), worker: node, started_at: startedAt });
+      // Idle heartbeats follow, and the policy gets several checks to get it wrong.
+      await sleep((CELERY_FREQ + 2 * RECONNECT_GRACE_SECONDS) * 1000 + CHECK_INTERVAL_MS);
+      expect(await lostEvents()).toEqual([]);
+      expect((await s.task(id))?.state).toBe('SUCCESS');
+    }
+    // The worker's only goodbye was the reconnection's; no heartbeat timeout.
+    expect((await workerEvents()).filter((e) => e.type === 'worker-offline').map((e) => e.position)).toEqual([goodbye.position]);
+    if (process.env['CM_TEST_VERBOSE']) {
+      console.log(JSON.stringify({
+        outcome: outcome.state,
+        reconnectSeconds,
+        closeCommandSeconds: closedAt - closingAt,
+        onlineStoredAfterCloseSeconds: online.received_at - closedAt,
+        workerPorts,
+        newWorkerPorts,
+        collectorPorts,
+        polls,
+        watchedAfterReconnectSeconds: lastPollAt - online.received_at,
+        verdictAfterEndSeconds: Date.now() / 1000 - endedAt,
+      }));
+    }
+  }, 120_000);
 });

@@ -7,13 +7,16 @@
  * verdict (task-state.ts).
  *
  * A verdict must hold for `graceSeconds` (collector clock, from the check that first found it)
- * before it is appended: Celery restarts a worker's heart when its broker connection comes back,
- * sending worker-offline and then worker-online while its tasks keep running; the grace lets the
- * worker's next word arrive. (A task holding the GIL in a threads pool stops the heartbeats: past
- * the expiry plus the grace it shows LOST until its end arrives, which wins.) When the worker said goodbye while the task ran (a warm shutdown, which finishes its
- * tasks and reports their ends after the goodbye), the verdict waits `drainSeconds` instead: only
- * a worker killed during its shutdown leaves the task without an end. Like the liveness policy, it judges only when the collector is not behind, and
- * commits what was received before judging: a task-succeeded waiting for its batch must win.
+ * before it is appended: a worker cut off from its broker for a few seconds is timed out by the
+ * liveness policy while its tasks run on, and the grace lets its next word arrive. (A task holding
+ * the GIL in a threads pool stops the heartbeats: past the expiry plus the grace it shows LOST
+ * until its end arrives, which wins.) When the worker said goodbye while the task ran (a warm
+ * shutdown, which finishes its tasks and reports their ends after the goodbye), the verdict waits
+ * `drainSeconds` instead: only a worker killed during its shutdown leaves the task without an end.
+ * (Celery also says goodbye when its broker connection drops, and worker-online, counting the
+ * running tasks, once it is back: that ends the verdict.) Like the liveness policy, it judges only
+ * when the collector is not behind, and commits what was received before judging: a
+ * task-succeeded waiting for its batch must win.
  */
 import type { EventWriter, StrandedTask } from '../../../libs/state/src';
 import type { AppLogger } from '../../../libs/logging/src/logger';
