@@ -48,9 +48,9 @@ export const LOST_TASKS_SOURCE = 'collector:lost-tasks';
  * Why a task was declared lost: its worker reported running no task since the task started (after
  * starting again since: `worker-restarted`; in its goodbye: `worker-offline`; else `worker-idle`,
  * the task's end never reached us: Celery 5.2 sends none for a task that ran across a broker
- * reconnection, nor for Ignore(), and a Redis gap may have swallowed it), or went
- * offline without saying so (`heartbeat-timeout`), or said goodbye while the task ran and never
- * reported its end (`worker-offline`, after the drain window).
+ * reconnection, nor for Ignore(), and a Redis gap may have swallowed it), or went offline without
+ * saying so (`heartbeat-timeout`), or said goodbye while the task ran and never reported its end
+ * (`worker-offline`, after the drain window).
  */
 export type TaskLostReason = 'worker-restarted' | 'worker-idle' | 'worker-offline' | 'heartbeat-timeout';
 
@@ -70,8 +70,8 @@ export interface LostTaskVerdict {
  * When and why a task STARTED on a worker was cut off, from the worker's row:
  * - the worker's newest report of running no task (`active` 0), when after the start: at the
  *   worker's newest start (a worker-online counting no running task) if that is after the task's
- *   too, else at that report (which moves on
- *   with each idle heartbeat: the policy keeps the verdict it found first);
+ *   too, else at that report (which moves on with each idle heartbeat: the policy keeps the
+ *   verdict it found first);
  * - else, the worker being offline since the start: after a goodbye of its own since the start with
  *   no heartbeat after it (a warm shutdown, which finishes its tasks after the goodbye), at the
  *   goodbye, to be waited out as a drain; else (killed, cut off) at the offline instant, after the

@@ -7,8 +7,8 @@
  * - every `worker-*` event of the worker (`event.hostname`), including the derived
  *   `worker-offline` the collector's liveness policy appends (payload `reason: "heartbeat-timeout"`,
  *   timestamp = the expiry instant in worker clock);
- * - every `task-*` event EXCEPT `task-sent` and derived ones (`task-lost`): its hostname is the worker that ran it, and it only
- *   counts as a sign of life. `task-sent` comes from a client (`gen<pid>@host`), not a worker, and
+ * - every `task-*` event EXCEPT `task-sent` and derived ones (`task-lost`): its hostname is the
+ *   worker that ran it, and it only counts as a sign of life. `task-sent` comes from a client (`gen<pid>@host`), not a worker, and
  *   is refused (throws).
  * Each stored event must be merged once (the log's dedup guarantees distinct events).
  *
@@ -20,10 +20,9 @@
  * - Alive events: worker-online, worker-heartbeat and task events (not derived ones such as
  *   `task-lost`). last_started_at = newest timestamp of a worker-online that counts no running task
  *   (`active` not a positive number: a start; Celery also says worker-online when its broker
- *   connection comes back, counting the tasks it still runs); last_idle_at =
- *   newest timestamp of a worker-online, -heartbeat or -offline of the worker itself whose `active`
- *   is 0; last_goodbye_at =
- *   newest worker-offline of the worker itself (not derived); last_heartbeat_at = newest
+ *   connection comes back, counting the tasks it still runs); last_idle_at = newest timestamp of
+ *   a worker-online, -heartbeat or -offline of the worker itself whose `active` is 0;
+ *   last_goodbye_at = newest worker-offline of the worker itself (not derived); last_heartbeat_at = newest
  *   online/heartbeat timestamp; last_seen_at = newest alive timestamp; last_seen_received_at =
  *   newest alive received_at; heartbeat_expires_at = last_seen_received_at +
  *   (freq ?? defaultFreq) × expiryFactor (null when never alive).
