@@ -49,11 +49,11 @@ export interface LostTaskPolicyOptions {
 export class LostTaskPolicy {
   private readonly periodic: PeriodicCheck;
   /**
-   * Verdicts found and not yet appended, by task and reason: the verdict as first found, and when
-   * (collector clock). The verdict first found is the one appended: an idle worker's newest idle
-   * report moves on every heartbeat.
+   * Verdicts found by the last check and not yet appended, by task, attempt (worker and start) and
+   * kind of verdict: the verdict as first found, and when (collector clock). The verdict first
+   * found is the one appended: an idle worker's newest idle report moves on every heartbeat.
    */
-  private readonly firstFound = new Map<string, { since: number; verdict: LostTaskVerdict }>();
+  private firstFound = new Map<string, { since: number; verdict: LostTaskVerdict }>();
 
   constructor(
     private readonly store: Pick<EventWriter, 'strandedTasks'>,
@@ -89,7 +89,6 @@ export class LostTaskPolicy {
       const due = (await this.readStranded()).flatMap((task) => {
         const current = lostTaskVerdict(task);
         if (current === null) return [];
-        // The same task, attempt (its worker and start) and kind of verdict: the verdict first found stands.
         const key = `${task.uuid}\0${task.worker}\0${task.started_at}\0${current.reason}\0${current.wait}`;
         const first = this.firstFound.get(key) ?? { since: now, verdict: current };
         found.set(key, first);
@@ -97,8 +96,7 @@ export class LostTaskPolicy {
         return now - first.since >= wait ? [{ task, verdict: first.verdict, key }] : [];
       });
       // Verdicts that no longer hold (the worker came back, the task ended) are forgotten.
-      this.firstFound.clear();
-      for (const [key, first] of found) this.firstFound.set(key, first);
+      this.firstFound = found;
       if (due.length === 0 || this.periodic.stopped) return [];
       await this.view.appendDerived(due.map(({ task, verdict }) => taskLostEvent(task, verdict, now)));
       for (const { key } of due) this.firstFound.delete(key);

@@ -35,6 +35,15 @@ export function isWorkerEvent(e: StoredEvent): boolean {
   return e.type.startsWith('worker-') || (isTaskEvent(e) && e.type !== 'task-sent' && !isDerivedEvent(e));
 }
 
+/**
+ * Events after which the worker named by `hostname` may read differently, as `project` writes it:
+ * its own events, and a derived task event (`task-lost`), which is no sign of its life but moves
+ * its task counts.
+ */
+export function changesWorkerRow(e: StoredEvent): boolean {
+  return isWorkerEvent(e) || (isTaskEvent(e) && isDerivedEvent(e));
+}
+
 export class BatchProjector {
   constructor(
     private readonly tasks: TaskRepository,

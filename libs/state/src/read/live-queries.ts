@@ -6,13 +6,13 @@
  * Writers serialise and positions become visible in commit order, so reading `position > last`
  * page after page never skips an event.
  */
-import { isDerivedEvent, toStoredEvent, type StoredEvent } from '../stored-event';
+import { toStoredEvent, type StoredEvent } from '../stored-event';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database';
 import type { DB } from '../schema';
 import type { TaskRecord } from '../repositories/task.repository';
 import type { WorkerRecord } from '../repositories/worker.repository';
-import { isTaskEvent, isWorkerEvent } from '../projections/batch-projector';
+import { changesWorkerRow, isTaskEvent } from '../projections/batch-projector';
 import { mergeRulesOf, mergeTaskEvent, type MergeRules } from '../projections/task-merge';
 import { eventsOfTasks, eventsSource } from './events-of-tasks';
 
@@ -209,14 +209,6 @@ export class LiveQueries {
     const rows = await this.workersByHostnames([...last.keys()], db);
     return updatesOf(last, rows);
   }
-}
-
-/**
- * Events after which the worker named by `hostname` may read differently: its own events, and a
- * derived task event (`task-lost`), which is no sign of its life but moves its task counts.
- */
-function changesWorkerRow(e: StoredEvent): boolean {
-  return isWorkerEvent(e) || (isTaskEvent(e) && isDerivedEvent(e));
 }
 
 function lastPositionBy(events: readonly StoredEvent[], touches: (e: StoredEvent) => boolean, key: (e: StoredEvent) => string): Map<string, number> {
